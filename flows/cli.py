@@ -1,0 +1,229 @@
+"""The `akhbar` command line: run, sql, sources, demo."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import sys
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.config import ConfigError, load_config
+from flows.prefect_env import apply_prefect_defaults
+from flows.settings import Settings
+from flows.summary import COLUMNS
+
+app = typer.Typer(
+    name="akhbar",
+    help="akhbar (أخبار): ingest news sites into a DuckDB warehouse with Prefect flows.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Sources file (YAML).")]
+DatabaseOpt = Annotated[
+    Optional[Path],
+    typer.Option("--database", "-d", help="DuckDB file (default: settings of --config, else data/akhbar.duckdb)."),
+]
+
+DEMO_QUERY = (
+    "SELECT source, title, published_at, duplicate_of IS NOT NULL AS is_copy "
+    "FROM latest_articles ORDER BY source, published_at"
+)
+
+
+def _out() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _err() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _database(database: Path | None, config: Path) -> Path:
+    if database is not None:
+        return database
+    if config.exists():
+        try:
+            return Path(load_config(config).settings.database)
+        except ConfigError:
+            pass
+    return Path(Settings().database)
+
+
+def _summary_table(summary: dict) -> Table:
+    table = Table(title=f"run {summary['run_id'][:12]}", title_justify="left")
+    table.add_column("source")
+    for column in COLUMNS:
+        table.add_column(column, justify="right")
+    for name, counts in summary["sources"].items():
+        table.add_row(name, *(str(counts[c]) for c in COLUMNS))
+    table.add_row("(total)", *(str(summary["totals"][c]) for c in COLUMNS), style="bold")
+    return table
+
+
+def _run_flow(config: Path, sources: list[str] | None, database: Path | None, console: Console) -> dict:
+    """Run the ingest flow in this process with a progress display; return its summary."""
+    apply_prefect_defaults()
+    from flows.ingest import ingest  # imports Prefect: only when a run is asked for
+    from flows.progress import reporting
+
+    started = time.monotonic()
+    with console.status("starting Prefect (local mode)…") as status:
+
+        def show(stage: str, message: str) -> None:
+            status.update(f"[{time.monotonic() - started:5.1f}s] {stage}: {message}")
+
+        with reporting(show):
+            return ingest(
+                sources=sources or None,
+                config=str(config),
+                database=str(database) if database is not None else None,
+            )
+
+
+@app.command()
+def run(
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+    config: ConfigOpt = Path("sources.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """Run the ingest flow once over the configured sources, with a progress display."""
+    try:
+        load_config(config).select(source)  # fail before Prefect starts
+    except ConfigError as exc:
+        _err().print(f"error: {exc}", markup=False)
+        raise typer.Exit(2)
+    console = _out()
+    summary = _run_flow(config, source, database, console)
+    console.print(_summary_table(summary))
+    for name, reasons in summary.get("failure_reasons", {}).items():
+        console.print(f"{name}: failures " + ", ".join(f"{k} ×{v}" for k, v in reasons.items()), markup=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="One SQL statement, run read-only.")],
+    database: DatabaseOpt = None,
+    config: ConfigOpt = Path("sources.yaml"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of objects.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV with a header row.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to keep retrying while a writer holds the file.")] = 30.0,
+) -> None:
+    """Run a read-only SQL query on the warehouse and print the result (table, --json or --csv)."""
+    import duckdb
+
+    from warehouse import WarehouseError, run_query
+
+    path = _database(database, config)
+    try:
+        result = run_query(path, query, timeout=timeout)
+    except WarehouseError as exc:
+        _err().print(f"error: {exc}", markup=False)
+        raise typer.Exit(1)
+    except duckdb.Error as exc:
+        _err().print(f"error: {exc}", markup=False)
+        raise typer.Exit(1)
+    if as_json:
+        rows = [dict(zip(result.columns, map(_jsonable, row))) for row in result.rows]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    elif as_csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(result.columns)
+        for row in result.rows:
+            writer.writerow(["" if v is None else _jsonable(v) for v in row])
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table(show_lines=False)
+        for column in result.columns:
+            table.add_column(column, overflow="fold")
+        for row in result.rows:
+            table.add_row(*("" if v is None else str(_jsonable(v)) for v in row))
+        console = _out()
+        console.print(table)
+        console.print(f"{len(result.rows)} row(s)", style="dim")
+
+
+@app.command()
+def sources(config: ConfigOpt = Path("sources.yaml")) -> None:
+    """List the configured sources (name, language, timezone, feeds)."""
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _err().print(f"error: {exc}", markup=False)
+        raise typer.Exit(2)
+    table = Table()
+    for column in ("name", "language", "timezone", "homepage", "feeds"):
+        table.add_column(column, overflow="fold")
+    for s in cfg.sources:
+        table.add_row(s.name, s.language, s.timezone, s.homepage, "\n".join(s.feeds))
+    _out().print(table)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option(help="Where the demo's DuckDB file and sources file go.")] = Path("data/demo"),
+) -> None:
+    """Start a small news world on 127.0.0.1, ingest it with the real flow into a fresh DuckDB
+    file, print what landed and a query to try, and stop the world."""
+    from flows.demo_world import NewsWorld
+    from warehouse import run_query
+
+    console = _out()
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    database = directory / "akhbar.duckdb"
+    config = directory / "sources.yaml"
+    started = time.monotonic()
+    with NewsWorld() as world:
+        world.write_sources_yaml(config)
+        console.print(f"news world: {len(world.sites)} sites on 127.0.0.1 ({', '.join(world.sites)})")
+        summary = _run_flow(config, None, database, console)
+    console.print(_summary_table(summary))
+    examples = run_query(
+        database,
+        "SELECT source, title, published_at FROM latest_articles WHERE duplicate_of IS NULL "
+        "ORDER BY published_at DESC NULLS LAST LIMIT 3",
+    )
+    console.print("Three of the articles that landed:")
+    for source, title, published in examples.rows:
+        console.print(f"  [{source}] {title} — {published.isoformat() if published else 'no date'}", markup=False)
+    copies = run_query(
+        database,
+        "SELECT c.source, o.source FROM articles c JOIN articles o ON c.duplicate_of = o.article_id "
+        "WHERE c.duplicate_reason = 'exact_body'",
+    )
+    for copy_source, original_source in copies.rows:
+        console.print(f"Exact copy caught: {copy_source} carries the same story as {original_source}.", markup=False)
+    console.print(f"Done in {time.monotonic() - started:.1f} s. Try:", markup=False)
+    console.print(f'  akhbar sql --database {database} "{DEMO_QUERY}"', markup=False, highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()

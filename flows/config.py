@@ -1,0 +1,155 @@
+"""Source configuration: reading and validating `sources.yaml`.
+
+A bad file stops the run before anything is fetched, with one message that names the file,
+the source and the field (`ConfigError`).
+
+File shape::
+
+    settings:            # optional; every key of `Settings`
+      database: data/akhbar.duckdb
+    sources:
+      - name: alwefaq
+        homepage: https://www.al-vefagh.net/
+        language: ar
+        timezone: Asia/Tehran
+        feeds: [https://www.al-vefagh.net/rss]
+        allow_private_addresses: false   # only local test and demo sources set this
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from flows.settings import Settings
+from parsers import SiteContext
+
+__all__ = ["ConfigError", "Source", "Config", "load_config"]
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names file, source and field."""
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+class Source(BaseModel):
+    """One news site to ingest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    homepage: str
+    language: str = Field(min_length=2, max_length=8)
+    timezone: str
+    feeds: tuple[str, ...] = Field(min_length=1)
+    allow_private_addresses: bool = False
+    template: str | None = None
+    country: str | None = None
+
+    @field_validator("homepage")
+    @classmethod
+    def _homepage_is_url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+    @field_validator("feeds")
+    @classmethod
+    def _feeds_are_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, url in enumerate(value):
+            try:
+                _check_http_url(url)
+            except ValueError as exc:
+                raise ValueError(f"feed #{i + 1}: {exc}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_is_known(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    def site_context(self) -> SiteContext:
+        """What the pure parser may know about this source."""
+        return SiteContext(
+            name=self.name, timezone=self.timezone, language=self.language, template=self.template
+        )
+
+
+class Config(BaseModel):
+    """A whole `sources.yaml`: settings plus sources."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: tuple[Source, ...] = Field(min_length=1)
+    settings: Settings = Field(default_factory=Settings)
+
+    def select(self, names: list[str] | None) -> tuple[Source, ...]:
+        """The sources named (all when `names` is empty); an unknown name is a ConfigError."""
+        if not names:
+            return self.sources
+        known = {s.name: s for s in self.sources}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise ConfigError(f"unknown source(s) {', '.join(missing)}; configured: {', '.join(known)}")
+        return tuple(known[n] for n in names)
+
+
+def _describe(path: Path, raw: dict[str, Any], error: dict[str, Any]) -> str:
+    loc = list(error.get("loc", ()))
+    where = ""
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        index = loc[1]
+        sources = raw.get("sources") or []
+        name = sources[index].get("name") if index < len(sources) and isinstance(sources[index], dict) else None
+        where = f"source {name!r}" if name else f"source #{index + 1}"
+        loc = loc[2:]
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    kind = error.get("type", "")
+    msg = error.get("msg", "invalid")
+    if kind == "extra_forbidden":
+        msg = "unknown key"
+    elif kind == "missing":
+        msg = "missing field"
+    parts = [str(path)]
+    if where:
+        parts.append(where)
+    parts.append(f"field {field!r}: {msg}")
+    return ": ".join(parts)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a sources file; raise ConfigError naming file, source and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: field 'sources': missing field (expected a mapping with a 'sources' list)")
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        messages = [_describe(path, raw, err) for err in exc.errors()]
+        raise ConfigError("\n".join(messages)) from None
+    names = [s.name for s in config.sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{path}: source {dupes[0]!r}: field 'name': duplicate source name")
+    return config

@@ -1,0 +1,159 @@
+"""The Prefect flow `ingest`: discover → frontier → fetch → parse → dedup and load.
+
+Entrypoint for deployments: `flows/ingest.py:ingest`. The flow composes the stages of
+`flows/stages.py` as tasks that work per batch (discover, frontier, fetch, load) or per source
+(parse), never per article. A page that fails is recorded in `fetch_errors` with its reason and
+the run goes on; the flow fails only when the run itself cannot work (bad configuration,
+unusable warehouse).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
+
+from flows.config import Source, load_config
+from flows.fetch import Fetched
+from flows.progress import report
+from flows.settings import Settings
+from flows.stages import Discovered, Parsed, discover, fetch_pages, parse_pages
+from flows.summary import RunSummary
+from warehouse import LoadResult, PageFailure, Warehouse
+
+__all__ = ["ingest"]
+
+
+@dataclass(frozen=True)
+class _Timed:
+    value: object
+    wall: float
+    cpu: float
+
+
+def _timed(fn, *args) -> _Timed:
+    wall, cpu = time.perf_counter(), time.thread_time()
+    value = fn(*args)
+    return _Timed(value, time.perf_counter() - wall, time.thread_time() - cpu)
+
+
+@task(name="discover", cache_policy=NONE)
+def discover_task(sources: Sequence[Source], settings: Settings) -> _Timed:
+    report("discover", f"reading feeds of {len(sources)} source(s)")
+    return _timed(discover, sources, settings)
+
+
+@task(name="frontier", cache_policy=NONE)
+def frontier_task(discovered: Discovered, warehouse: Warehouse, cap: int) -> _Timed:
+    def new_urls() -> dict[str, list[str]]:
+        every = [u for urls in discovered.urls.values() for u in urls]
+        known = warehouse.known_urls(every)
+        return {name: [u for u in urls if u not in known][:cap] for name, urls in discovered.urls.items()}
+
+    return _timed(new_urls)
+
+
+@task(name="fetch", cache_policy=NONE)
+def fetch_task(urls: dict[str, list[str]], sources: Sequence[Source], settings: Settings) -> _Timed:
+    report("fetch", f"fetching {sum(map(len, urls.values()))} page(s)")
+    return _timed(fetch_pages, urls, sources, settings)
+
+
+@task(name="parse", cache_policy=NONE)
+def parse_task(fetched: Sequence[Fetched], source: Source) -> _Timed:
+    report("parse", f"{source.name}: parsing {len(fetched)} page(s)")
+    return _timed(parse_pages, fetched, source)
+
+
+@task(name="load", cache_policy=NONE)
+def load_task(parsed: Parsed, warehouse: Warehouse, run_id: str) -> _Timed:
+    report("load", f"loading {len(parsed.items)} article(s)")
+
+    def load() -> LoadResult:
+        result = warehouse.upsert_articles(parsed.items, run_id)
+        warehouse.record_failures(run_id, parsed.failures)
+        return result
+
+    return _timed(load)
+
+
+@flow(name="ingest")
+def ingest(
+    sources: list[str] | None = None,
+    config: str = "sources.yaml",
+    database: str | None = None,
+) -> dict:
+    """Ingest the configured sources once (all of them, or those named in `sources`).
+
+    Returns the run summary: per source discovered, known, fetched, new, updated, unchanged,
+    duplicates and failed, plus failure reasons and time per stage.
+    """
+    logger = get_run_logger()
+    cfg = load_config(config)  # a bad file stops the run here, before anything is fetched
+    selected = cfg.select(sources)
+    settings = cfg.settings if database is None else cfg.settings.model_copy(update={"database": database})
+    warehouse = Warehouse(settings.database)
+    warehouse.migrate()
+
+    run_id = uuid.uuid4().hex
+    names = [s.name for s in selected]
+    summary = RunSummary(run_id, names)
+    warehouse.start_run(run_id, names, str(flow_run.id) if flow_run.id else None)
+    status = "failed"
+    try:
+        found = discover_task(selected, settings)
+        summary.time_stage("discover", found.wall, found.cpu)
+        discovered: Discovered = found.value
+        for name, urls in discovered.urls.items():
+            summary.add(name, "discovered", len(urls))
+        summary.add_failures(discovered.failures)
+
+        todo = frontier_task(discovered, warehouse, settings.max_articles_per_source)
+        summary.time_stage("frontier", todo.wall, todo.cpu)
+        for name, urls in discovered.urls.items():
+            summary.add(name, "known", len(urls) - len(todo.value[name]))
+
+        got = fetch_task(todo.value, selected, settings)
+        summary.time_stage("fetch", got.wall, got.cpu)
+        pages: list[Fetched] = got.value
+        for page in pages:
+            if page.ok:
+                summary.add(page.request.source, "fetched")
+
+        futures = [
+            parse_task.submit([p for p in pages if p.request.source == s.name], s) for s in selected
+        ]
+        batch = Parsed()
+        for future in futures:
+            timed = future.result()
+            summary.time_stage("parse", timed.wall, timed.cpu)
+            batch.items.extend(timed.value.items)
+            batch.failures.extend(timed.value.failures)
+        failures: list[PageFailure] = discovered.failures + batch.failures
+        summary.add_failures(batch.failures)
+
+        loaded = load_task(Parsed(batch.items, failures), warehouse, run_id)
+        summary.time_stage("load", loaded.wall, loaded.cpu)
+        summary.add_load(loaded.value)
+        status = "completed"
+    finally:
+        warehouse.finish_run(run_id, status, summary.as_dict())
+
+    create_table_artifact(
+        key="ingest-summary",
+        table=summary.table(),
+        description=f"akhbar run {run_id}: per source discovered, known, fetched, new, updated, "
+        "unchanged, duplicates, failed",
+    )
+    totals = summary.totals()
+    logger.info("run %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in totals.items()))
+    for name, reasons in summary.reasons.items():
+        if reasons:
+            logger.warning("source %s: failures %s", name, dict(reasons))
+    return summary.as_dict()

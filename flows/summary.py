@@ -1,0 +1,70 @@
+"""What a run did, per source: the counts the flow returns, stores in `runs` and publishes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from warehouse import LoadResult, PageFailure
+
+__all__ = ["COLUMNS", "RunSummary"]
+
+#: Per-source counters, in display order. discovered = known + fetched + failed(fetch);
+#: fetched = parsed into articles (new + updated + unchanged + duplicates) + failed(parse).
+COLUMNS = ("discovered", "known", "fetched", "new", "updated", "unchanged", "duplicates", "failed")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    sources: list[str]
+    counts: dict[str, Counter] = field(default_factory=dict)
+    reasons: dict[str, Counter] = field(default_factory=dict)
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in self.sources:
+            self.counts.setdefault(name, Counter({c: 0 for c in COLUMNS}))
+            self.reasons.setdefault(name, Counter())
+
+    def add(self, source: str, column: str, n: int = 1) -> None:
+        self.counts.setdefault(source, Counter())[column] += n
+
+    def add_failures(self, failures: Iterable[PageFailure]) -> None:
+        for f in failures:
+            self.add(f.source, "failed")
+            self.reasons.setdefault(f.source, Counter())[f"{f.stage}:{f.reason}"] += 1
+
+    def add_load(self, result: LoadResult) -> None:
+        names = {"new": "new", "updated": "updated", "unchanged": "unchanged", "duplicate": "duplicates"}
+        for source, kinds in result.per_source.items():
+            for kind, n in kinds.items():
+                self.add(source, names[kind], n)
+
+    def time_stage(self, stage: str, wall: float, cpu: float) -> None:
+        slot = self.stages.setdefault(stage, {"wall_s": 0.0, "cpu_s": 0.0})
+        slot["wall_s"] += wall
+        slot["cpu_s"] += cpu
+
+    def totals(self) -> dict[str, int]:
+        total: Counter = Counter({c: 0 for c in COLUMNS})
+        for counts in self.counts.values():
+            total.update(counts)
+        return {c: total[c] for c in COLUMNS}
+
+    def as_dict(self) -> dict:
+        """JSON-able: what the flow returns and what `runs.stats` stores."""
+        return {
+            "run_id": self.run_id,
+            "sources": {s: {c: self.counts[s][c] for c in COLUMNS} for s in self.counts},
+            "totals": self.totals(),
+            "failure_reasons": {s: dict(r) for s, r in self.reasons.items() if r},
+            "stages": {k: {m: round(v, 4) for m, v in d.items()} for k, d in self.stages.items()},
+        }
+
+    def table(self) -> list[dict]:
+        """One row per source plus a total row (for the Prefect table artifact and the CLI)."""
+        rows = [{"source": s, **{c: self.counts[s][c] for c in COLUMNS}} for s in self.counts]
+        rows.append({"source": "(total)", **self.totals()})
+        return rows

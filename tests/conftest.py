@@ -1,0 +1,34 @@
+"""Shared fixtures. The Prefect test harness is opt-in (`prefect_harness`), never autouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.prefect_env import apply_prefect_defaults
+
+apply_prefect_defaults()
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect server and database for the tests that run real flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path):
+    """Write a YAML text to a file in tmp_path and return its path."""
+
+    def write(text: str, name: str = "sources.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

@@ -1,0 +1,89 @@
+"""Opening the DuckDB file: late, briefly, and with bounded retries while another process holds it.
+
+DuckDB lets one process hold a file read-write, and then nobody else may even read it; the
+error comes at once. So every operation opens, works, checkpoints and closes, and an open that
+finds the file busy retries with backoff for at most `timeout` seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+__all__ = ["WarehouseError", "WarehouseBusy", "WarehouseMissing", "open_writer", "open_reader"]
+
+
+class WarehouseError(Exception):
+    """Base of warehouse errors.
+
+    WarehouseBusy: another process holds the file for longer than we were willing to wait.
+    WarehouseMissing: a read-only open of a file that does not exist.
+    """
+
+
+class WarehouseBusy(WarehouseError):
+    pass
+
+
+class WarehouseMissing(WarehouseError):
+    pass
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "being used" in text
+
+
+def _connect(path: Path, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise WarehouseError(f"{path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"{path} is held by another process (a run writing, or a session reading it) "
+                    f"and did not become free within {timeout:g} s"
+                ) from exc
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+
+
+@contextmanager
+def open_writer(path: str | Path, timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection inside one transaction; commits, checkpoints and closes on exit."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect(path, read_only=False, timeout=timeout)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+@contextmanager
+def open_reader(path: str | Path, timeout: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection, closed on exit so the writer is never blocked for long."""
+    path = Path(path)
+    if not path.exists():
+        raise WarehouseMissing(f"{path}: no warehouse here yet (run `akhbar run` or `akhbar demo` first)")
+    con = _connect(path, read_only=True, timeout=timeout)
+    try:
+        yield con
+    finally:
+        con.close()
