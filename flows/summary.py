@@ -12,7 +12,8 @@ __all__ = ["COLUMNS", "RunSummary"]
 
 #: Per-source counters, in display order. discovered = known + fetched + failed(fetch);
 #: fetched = parsed into articles (new + updated + unchanged + duplicates) + failed(parse).
-COLUMNS = ("discovered", "known", "fetched", "new", "updated", "unchanged", "duplicates", "failed")
+#: Feeds that could not be read are counted apart, in feed_errors (they are not discovered URLs).
+COLUMNS = ("discovered", "known", "fetched", "new", "updated", "unchanged", "duplicates", "failed", "feed_errors")
 
 
 @dataclass
@@ -33,7 +34,7 @@ class RunSummary:
 
     def add_failures(self, failures: Iterable[PageFailure]) -> None:
         for f in failures:
-            self.add(f.source, "failed")
+            self.add(f.source, "feed_errors" if f.stage == "discover" else "failed")
             self.reasons.setdefault(f.source, Counter())[f"{f.stage}:{f.reason}"] += 1
 
     def add_load(self, result: LoadResult) -> None:

@@ -14,7 +14,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 
-from parsers import Article, body_fingerprint
+from parsers import Article
+from parsers.normalize import body_fingerprint
 from warehouse.records import Decision, LoadItem
 
 __all__ = ["article_id_for", "content_hash_for", "decide_batch"]

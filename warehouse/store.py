@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.connection import open_reader, open_writer
-from parsers import body_fingerprint
+from parsers.normalize import body_fingerprint
 from warehouse.dedup import article_id_for, decide_batch
 from warehouse.migrations import apply_migrations
 from warehouse.records import Decision, LoadItem, LoadResult, PageFailure

@@ -1,0 +1,149 @@
+"""The warehouse: migrations, bulk loads with dedup, failures, read-only queries — on real DuckDB files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import duckdb
+import pytest
+
+from parsers import Article, Block
+from warehouse import LoadItem, PageFailure, Warehouse, WarehouseMissing, run_query
+from warehouse.migrations import available_migrations
+
+FETCHED = datetime(2024, 4, 27, 6, 0, tzinfo=timezone.utc)
+
+
+def article(n: int, body: str | None = None, source: str = "site-a") -> Article:
+    text = body if body is not None else f"نص الخبر رقم {n} عن موضوع مختلف تماما."
+    return Article(
+        url=f"https://a.example/news/{n}",
+        canonical_url=f"https://a.example/news/{n}",
+        title=f"خبر {n}",
+        body=(Block("paragraph", text), Block("subheading", "*عنوان فرعي")),
+        published_at=datetime(2024, 4, 27, 5, n % 60, tzinfo=timezone.utc),
+        published_text="2024-04-27",
+        authors=("كاتب",),
+        language="ar",
+        source=source,
+        methods={"title": "jsonld"},
+    )
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Warehouse:
+    wh = Warehouse(tmp_path / "w.duckdb", lock_timeout=2)
+    wh.migrate()
+    return wh
+
+
+def rows(wh: Warehouse, sql: str) -> list[tuple]:
+    return run_query(wh.path, sql).rows
+
+
+def test_migrate_creates_the_schema_and_records_its_version(warehouse):
+    versions = rows(warehouse, "SELECT version FROM schema_migrations ORDER BY version")
+    assert [v for (v,) in versions] == [m.version for m in available_migrations()]
+    tables = {t for (t,) in rows(warehouse, "SELECT table_name FROM information_schema.tables")}
+    assert {"articles", "article_versions", "runs", "fetch_errors", "latest_articles"} <= tables
+
+
+def test_migrate_twice_applies_nothing_the_second_time(warehouse):
+    assert warehouse.migrate() == []
+
+
+def test_migrate_upgrades_a_file_with_only_the_migrations_table(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
+    con.close()
+    assert Warehouse(path).migrate() == [m.version for m in available_migrations()]
+
+
+def test_the_file_is_free_between_calls(warehouse):
+    warehouse.upsert_articles([LoadItem(article(1), FETCHED)])
+    con = duckdb.connect(str(warehouse.path))  # would fail at once if anything held the file
+    con.close()
+
+
+def test_new_articles_land_with_one_version_each(warehouse):
+    result = warehouse.upsert_articles([LoadItem(article(i), FETCHED) for i in range(3)], "run-1")
+    assert result.count("site-a", "new") == 3
+    assert rows(warehouse, "SELECT count(*) FROM articles") == [(3,)]
+    assert rows(warehouse, "SELECT count(*) FROM article_versions") == [(3,)]
+    (blocks, authors, methods) = rows(warehouse, "SELECT body_blocks, authors, methods FROM latest_articles WHERE title = 'خبر 1'")[0]
+    assert blocks[1] == {"kind": "subheading", "text": "*عنوان فرعي"}
+    assert authors == ["كاتب"] and '"jsonld"' in methods
+
+
+def test_loading_the_same_batch_again_changes_nothing(warehouse):
+    batch = [LoadItem(article(i), FETCHED) for i in range(3)]
+    warehouse.upsert_articles(batch)
+    before = rows(warehouse, "SELECT article_id, content_hash FROM articles ORDER BY 1")
+    result = warehouse.upsert_articles(batch)
+    assert result.count("site-a", "unchanged") == 3 and result.count("site-a", "new") == 0
+    assert rows(warehouse, "SELECT article_id, content_hash FROM articles ORDER BY 1") == before
+    assert rows(warehouse, "SELECT count(*) FROM article_versions") == [(3,)]
+
+
+def test_changed_content_becomes_a_new_version_of_the_same_story(warehouse):
+    warehouse.upsert_articles([LoadItem(article(1), FETCHED)])
+    edited = replace(article(1), title="خبر 1 (محدث)")
+    result = warehouse.upsert_articles([LoadItem(edited, FETCHED)])
+    assert result.count("site-a", "updated") == 1
+    assert rows(warehouse, "SELECT count(*), max(title) FROM articles") == [(1, "خبر 1 (محدث)")]
+    assert rows(warehouse, "SELECT count(*) FROM article_versions") == [(2,)]
+
+
+def test_a_second_item_with_the_same_canonical_url_in_a_batch_is_a_duplicate(warehouse):
+    twin = replace(article(1), url="https://a.example/news/1?utm_source=x")
+    result = warehouse.upsert_articles([LoadItem(article(1), FETCHED), LoadItem(twin, FETCHED)])
+    assert result.count("site-a", "new") == 1 and result.count("site-a", "duplicate") == 1
+    assert rows(warehouse, "SELECT count(*) FROM articles") == [(1,)]
+
+
+def test_an_exact_copy_in_the_same_batch_points_to_the_original(warehouse):
+    original = article(1, body="نص مشترك")
+    copy = replace(article(2, body="نص  مشترك،", source="site-b"), source="site-b")
+    result = warehouse.upsert_articles([LoadItem(original, FETCHED), LoadItem(copy, FETCHED)])
+    assert result.count("site-a", "new") == 1 and result.count("site-b", "duplicate") == 1
+    (dup_of, reason), = rows(warehouse, "SELECT duplicate_of, duplicate_reason FROM articles WHERE source = 'site-b'")
+    (original_id,), = rows(warehouse, "SELECT article_id FROM articles WHERE source = 'site-a'")
+    assert (dup_of, reason) == (original_id, "exact_body")
+
+
+def test_an_exact_copy_in_a_later_batch_is_caught_against_the_warehouse(warehouse):
+    warehouse.upsert_articles([LoadItem(article(1, body="نص مشترك"), FETCHED)])
+    result = warehouse.upsert_articles([LoadItem(article(2, body="نص مشترك", source="site-b"), FETCHED)])
+    assert result.count("site-b", "duplicate") == 1
+
+
+def test_known_urls_finds_story_and_canonical_urls(warehouse):
+    moved = replace(article(5), url="https://a.example/n?id=5")
+    warehouse.upsert_articles([LoadItem(moved, FETCHED)])
+    known = warehouse.known_urls(["https://a.example/n?id=5", "https://a.example/news/5", "https://a.example/news/6"])
+    assert known == {"https://a.example/n?id=5", "https://a.example/news/5"}
+
+
+def test_failures_are_recorded_with_their_reasons(warehouse):
+    failure = PageFailure("site-a", "https://a.example/x", "fetch", "http_404", FETCHED, 404, "HTTP 404 Not Found")
+    assert warehouse.record_failures("run-1", [failure]) == 1
+    assert rows(warehouse, "SELECT source, stage, reason, status_code FROM fetch_errors") == [("site-a", "fetch", "http_404", 404)]
+
+
+def test_runs_are_recorded_with_their_stats(warehouse):
+    warehouse.start_run("r1", ["site-a"])
+    warehouse.finish_run("r1", "completed", {"totals": {"new": 2}})
+    (status, stats), = rows(warehouse, "SELECT status, stats->>'$.totals.new' FROM runs")
+    assert (status, stats) == ("completed", "2")
+
+
+def test_reading_a_missing_file_says_so(tmp_path):
+    with pytest.raises(WarehouseMissing):
+        run_query(tmp_path / "none.duckdb", "SELECT 1")
+
+
+def test_a_query_cannot_write(warehouse):
+    with pytest.raises(duckdb.Error):
+        run_query(warehouse.path, "DELETE FROM articles")
