@@ -6,7 +6,7 @@ Each repeat runs, on the same world, twice into fresh DuckDB files:
 - baseline: the same stage functions called directly, without Prefect;
 - flow: the real Prefect flow `ingest` (local mode; its temporary server is started once, before
   timing, by a warm-up run).
-Printed: articles/s of each, CPU seconds per article by stage (fetch, parse, dedup+load) from the
+Printed: articles/s of each, CPU seconds per article by stage (fetch, parse, dedup, load) from the
 flow's own per-stage accounting, and Prefect's share of the flow's wall time (flow wall minus the
 stages' wall, over flow wall). Medians over the repeats; the flow/baseline ratio is the figure to
 quote, since the machines are shared and noisy.
@@ -102,7 +102,7 @@ def main() -> None:
     print(f"  flow (Prefect):                    {flow_wall:.2f} s  {n / flow_wall:.0f} articles/s"
           f"  ratio flow/baseline {flow_wall / base_wall:.2f}")
     print("  CPU ms per article by stage (flow):")
-    for stage in ("discover", "frontier", "fetch", "parse", "load"):
+    for stage in ("discover", "frontier", "fetch", "parse", "dedup", "load"):
         cpu = statistics.median(r["stages"].get(stage, {}).get("cpu_s", 0.0) for r in flow_runs)
         wall = statistics.median(r["stages"].get(stage, {}).get("wall_s", 0.0) for r in flow_runs)
         print(f"    {stage:9s} cpu {1000 * cpu / n:7.3f} ms/article   wall {wall:6.2f} s")

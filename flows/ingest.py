@@ -139,8 +139,10 @@ def ingest(
         summary.add_failures(batch.failures)
 
         loaded = load_task(Parsed(batch.items, failures), warehouse, run_id)
-        summary.time_stage("load", loaded.wall, loaded.cpu)
-        summary.add_load(loaded.value)
+        result: LoadResult = loaded.value
+        summary.time_stage("dedup", result.dedup_wall, result.dedup_cpu)
+        summary.time_stage("load", loaded.wall - result.dedup_wall, loaded.cpu - result.dedup_cpu)
+        summary.add_load(result)
         status = "completed"
     finally:
         warehouse.finish_run(run_id, status, summary.as_dict())

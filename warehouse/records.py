@@ -58,6 +58,9 @@ class LoadResult:
 
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
+    #: wall and CPU seconds spent deciding (dedup), apart from writing
+    dedup_wall: float = 0.0
+    dedup_cpu: float = 0.0
 
     def count(self, source: str, kind: str) -> int:
         return self.per_source.get(source, {}).get(kind, 0)

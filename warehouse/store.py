@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,9 +116,11 @@ class Warehouse:
         ids = sorted({article_id_for(i.article.canonical_url) for i in items})
         fps = sorted({body_fingerprint(i.article.body) for i in items if i.article.body})
         with open_writer(self.path, self.lock_timeout) as con:
+            wall, cpu = time.perf_counter(), time.thread_time()
             known_hashes = self._current_hashes(con, ids)
             known_fps = self._originals_by_fingerprint(con, fps)
             decisions = decide_batch(items, known_hashes, known_fps)
+            result.dedup_wall, result.dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
             self._write(con, decisions, run_id)
         result.decisions = decisions
         for d in decisions:
