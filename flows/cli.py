@@ -43,7 +43,10 @@ DEMO_QUERY = (
 
 
 def _out() -> Console:
-    return Console(soft_wrap=True)
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:  # pipes and logs: rich would assume 80 columns and squash tables
+        console = Console(soft_wrap=True, width=160)
+    return console
 
 
 def _err() -> Console:

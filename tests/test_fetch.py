@@ -76,7 +76,7 @@ def _server(state: _State) -> ThreadingHTTPServer:
 def site() -> Iterator[tuple[str, _State]]:
     state = _State()
     server = _server(state)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", state
     server.shutdown()

@@ -1,0 +1,300 @@
+"""The article body: find the container that holds the story text in our own lxml tree and
+turn it into ordered `Block`s (paragraph / subheading / list_item), leaving out captions,
+share bars, related lists, "read also" teasers, comment policies and layout-only paragraphs.
+
+Taking the text from our own tree (rather than from trafilatura's output) keeps it verbatim:
+Persian ZWNJ, `*` subheading marks, and paragraphs separated only by `<br><br>`.
+`generic_blocks` converts trafilatura's output when no container is found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from parsers.article import Block
+from parsers.text import clean_text, is_boilerplate, is_layout_only, is_read_also
+
+__all__ = ["Run", "find_container", "container_runs", "runs_to_blocks", "generic_blocks",
+           "class_matches", "lead_prefix", "is_junk", "is_body_like", "JUNK_TAGS"]
+
+JUNK_TAGS = frozenset(
+    {"script", "style", "noscript", "iframe", "button", "figure", "figcaption",
+     "aside", "nav", "footer", "svg", "select", "input", "textarea", "video", "audio",
+     "object", "embed", "template", "img", "picture", "source", "label", "head", "title",
+     "link", "meta", "canvas", "map"}
+)
+BLOCK_TAGS = frozenset(
+    {"p", "div", "section", "article", "blockquote", "ul", "ol", "li", "table", "tr", "td",
+     "th", "tbody", "thead", "h1", "h2", "h3", "h4", "h5", "h6", "header", "main", "pre",
+     "dl", "dt", "dd", "hr", "center", "address"}
+)
+HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+BOLD_TAGS = frozenset({"strong", "b"})
+# Class/id words (matched as whole parts of the class string) that mark page furniture.
+_JUNK_WORDS = re.compile(
+    r"(?<![a-z])(?:caption|share|sharing|social|related|relatedposts|read-?also|readmore|"
+    r"tags?|keywords|comments?|advert\w*|ads?|adsbygoogle|banner|b-inject|inject\w*|byline|"
+    r"author|newsletter|subscribe|breadcrumbs?|sidebar|widget|promo|outbrain|taboola|gallery|"
+    r"print|rating|likes|counters|sponsor\w*|more-?news|most-?read|popular|toolbar|"
+    r"navigation|menu|metadata|meta|post-meta|entry-meta|source|email|addtoany|a2a\w*|sharedaddy|jp-relatedposts|"
+    r"wp-caption|img-caption|photo-?credit|image-?credit|video|google-news|ria-fb|"
+    r"b-article__refs|fb-comments|icon_font_resize\w*)(?![a-z])",
+    re.I,
+)
+_HIDDEN_WORDS = re.compile(r"(?<![\w-])(?:hidden|d-none|u-hide|sr-only|visually-hidden)(?![\w-])", re.I)
+_BODY_WORDS = re.compile(
+    r"(?<![a-z])(?:article[-_]?body|articlebody|article[-_]?content|article[-_]?text|"
+    r"article__text|b-article__text|item-text|entry-content|post-content|story[-_]?body|"
+    r"story[-_]?text|news[-_]?body|news[-_]?text|longdesc|body[-_]?text|text[-_]?body|"
+    r"content[-_]?text|article_details_body|field-name-body|td-post-content|main-text|"
+    r"article-body|body|cnn_strycntntrgt)(?![a-z])",
+    re.I,
+)
+_LEAD_WORDS = re.compile(
+    r"(?<![a-z])(?:lead|lede|summary|introtext|intro|standfirst|excerpt|teaser|dek|sapo|"
+    r"chapo|strapline|b-article__lead|article__lead|news-lead)(?![a-z])",
+    re.I,
+)
+_MIN_UNIT = 25
+
+
+def _classes(el: etree._Element) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+
+
+def class_matches(el: etree._Element, pattern: re.Pattern) -> bool:
+    """Does the element's class or id contain one of the words of `pattern`?"""
+    return bool(pattern.search(_classes(el)))
+
+
+def is_body_like(el: etree._Element) -> bool:
+    """Is the element marked as the article text (itemprop=articleBody, article-body...)?"""
+    return el.get("itemprop", "").lower() == "articlebody" or class_matches(el, _BODY_WORDS)
+
+
+def is_junk(el: etree._Element) -> bool:
+    """Page furniture by tag, class/id, role or inline hiding."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag in JUNK_TAGS or not tag:
+        return True
+    if el.get("itemprop", "").lower() == "articlebody":
+        return False
+    if class_matches(el, _JUNK_WORDS) or class_matches(el, _HIDDEN_WORDS):
+        return True
+    role = (el.get("role") or "").lower()
+    if role in ("navigation", "complementary", "contentinfo", "banner"):
+        return True
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style
+
+
+def _direct_text(el: etree._Element) -> str:
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS and child.tag not in JUNK_TAGS:
+            parts.append(child.text_content() or "")
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _link_density(el: etree._Element, total: int) -> float:
+    if total <= 0:
+        return 1.0
+    links = sum(len(clean_text(a.text_content())) for a in el.iter("a"))
+    return min(1.0, links / total)
+
+
+def find_container(root: etree._Element, after: etree._Element | None = None) -> etree._Element | None:
+    """The element that holds the article text, readability-style: every text unit (a `<p>`
+    or an element's own `<br>`-separated text of at least 25 characters) gives its length to
+    its container (full) and the container's parent (half); body-like class names
+    (article-body, item-text, itemprop=articleBody...) raise a score, furniture class names
+    and link-heavy text lower it. Elements inside junk containers do not count. When `after`
+    (the title's h1) is given, containers that end before it are ignored."""
+    scores: dict[etree._Element, float] = {}
+    order: dict[etree._Element, int] = {}
+    junk_cache: dict[etree._Element, bool] = {}
+
+    def in_junk(el: etree._Element) -> bool:
+        chain = []
+        cur = el
+        while cur is not None:
+            if cur in junk_cache:
+                result = junk_cache[cur]
+                break
+            chain.append(cur)
+            cur = cur.getparent()
+        else:
+            result = False
+        for node in reversed(chain):
+            result = result or (node.tag not in ("html", "body") and is_junk(node))
+            junk_cache[node] = result
+        return result
+
+    for i, el in enumerate(root.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        order[el] = i
+        if el.tag in JUNK_TAGS:
+            continue
+        if el.tag == "p":
+            length = len(clean_text(el.text_content()))
+            holder = el.getparent()
+        elif el.tag in ("div", "td", "section", "article", "span", "font", "blockquote"):
+            length = len(clean_text(_direct_text(el)))
+            holder = el
+        else:
+            continue
+        if length < _MIN_UNIT or holder is None or in_junk(el):
+            continue
+        scores[holder] = scores.get(holder, 0.0) + length
+        parent = holder.getparent()
+        if parent is not None:
+            scores[parent] = scores.get(parent, 0.0) + length / 2
+    best, best_score = None, 0.0
+    after_pos = order.get(after, -1) if after is not None else -1
+    for el, score in scores.items():
+        if el.tag in ("html", "body"):
+            score *= 0.5
+        if el.get("itemprop", "").lower() == "articlebody" or class_matches(el, _BODY_WORDS):
+            score *= 1.6
+        elif is_junk(el):
+            score *= 0.2
+        text_len = len(clean_text(el.text_content()))
+        score *= 1.0 - 0.8 * _link_density(el, text_len)
+        if after_pos >= 0:
+            last = max((order.get(d, 0) for d in el.iter()), default=0)
+            if last < after_pos:
+                score *= 0.3
+        if score > best_score:
+            best, best_score = el, score
+    return best
+
+
+@dataclass
+class Run:
+    """A piece of visible text between block boundaries. `bold` is True when all of its
+    text sits inside <strong>/<b>; `heading` when it comes from an h2-h6; `item` from an li."""
+
+    text: str
+    bold: bool = False
+    heading: bool = False
+    item: bool = False
+
+
+def container_runs(container: etree._Element, prefix: list[etree._Element] = ()) -> list[Run]:
+    """Text runs of `container` (after the elements in `prefix`, e.g. a lead paragraph that
+    belongs to the text) in reading order, split at block elements and at `<br>`."""
+    runs: list[Run] = []
+    buf: list[tuple[str, bool]] = []
+    state = {"heading": False, "item": False}
+
+    def flush() -> None:
+        text = clean_text("".join(t for t, _ in buf))
+        if text:
+            bold = all(b for t, b in buf if t.strip())
+            runs.append(Run(text, bold, state["heading"], state["item"]))
+        buf.clear()
+
+    def walk(el: etree._Element, bold: bool) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if is_junk(el):
+            if el.tail:
+                buf.append((el.tail, bold_outer[-1]))
+            return
+        if tag == "br":
+            flush()
+            if el.tail:
+                buf.append((el.tail, bold_outer[-1]))
+            return
+        block = tag in BLOCK_TAGS
+        if block:
+            flush()
+        saved = dict(state)
+        if tag in HEADING_TAGS:
+            state["heading"] = True
+        if tag == "li":
+            state["item"] = True
+        inner_bold = bold or tag in BOLD_TAGS
+        bold_outer.append(inner_bold)
+        if el.text:
+            buf.append((el.text, inner_bold))
+        for child in el:
+            walk(child, inner_bold)
+        bold_outer.pop()
+        if block:
+            flush()
+        state.update(saved)
+        if el.tail:
+            buf.append((el.tail, bold_outer[-1]))
+
+    bold_outer = [False]
+    for el in list(prefix) + [container]:
+        walk(el, False)
+        flush()
+    return runs
+
+
+_NO_LETTERS = re.compile(r"[\d\W_]+")
+
+
+def runs_to_blocks(runs: list[Run]) -> list[Block]:
+    """Runs → Blocks: h2-h6 and short all-bold or `*`-prefixed paragraphs are subheadings,
+    list items are list items; layout-only, "read also" and boilerplate runs are dropped."""
+    blocks: list[Block] = []
+    for run in runs:
+        text = run.text
+        if is_layout_only(text) or is_read_also(text) or is_boilerplate(text):
+            continue
+        if _NO_LETTERS.fullmatch(text):
+            continue  # "17302": a code or counter, not text
+        if run.heading:
+            kind = "subheading"
+        elif text.startswith("*") and len(text) <= 150:
+            kind = "subheading"
+        elif run.item:
+            kind = "list_item"
+        elif run.bold and len(text) <= 120 and not text.endswith((".", "。")) and len(runs) > 1:
+            kind = "subheading"
+        else:
+            kind = "paragraph"
+        blocks.append(Block(kind, text))
+    return blocks
+
+
+def generic_blocks(body: etree._Element | None) -> list[Block]:
+    """Blocks from trafilatura's output tree (<p>, <head>, <list><item>, <quote>)."""
+    if body is None:
+        return []
+    blocks: list[Block] = []
+    for el in body.iter("p", "head", "item", "quote"):
+        if el.tag in ("p", "quote") and any(a.tag in ("item", "quote") for a in el.iterancestors()):
+            continue
+        text = clean_text("".join(el.itertext()))
+        if is_layout_only(text) or is_read_also(text) or is_boilerplate(text):
+            continue
+        kind = {"head": "subheading", "item": "list_item"}.get(el.tag, "paragraph")
+        if kind == "paragraph" and text.startswith("*") and len(text) <= 150:
+            kind = "subheading"
+        blocks.append(Block(kind, text))
+    return blocks
+
+
+def lead_prefix(container: etree._Element) -> list[etree._Element]:
+    """A lead block that belongs to the text flow: the container's preceding sibling when it
+    has a lead class and holds `<p>` paragraphs itself (Sputnik's div.b-article__lead)."""
+    prev = container.getprevious()
+    while prev is not None and isinstance(prev.tag, str) and not clean_text(prev.text_content()):
+        prev = prev.getprevious()
+    if (
+        prev is not None
+        and isinstance(prev.tag, str)
+        and prev.tag in ("div", "section")
+        and class_matches(prev, _LEAD_WORDS)
+        and prev.find(".//p") is not None
+    ):
+        return [prev]
+    return []
