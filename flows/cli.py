@@ -36,12 +36,6 @@ DatabaseOpt = Annotated[
     typer.Option("--database", "-d", help="DuckDB file (default: settings of --config, else data/akhbar.duckdb)."),
 ]
 
-DEMO_QUERY = (
-    "SELECT source, title, published_at, duplicate_of IS NOT NULL AS is_copy "
-    "FROM latest_articles ORDER BY source, published_at"
-)
-
-
 def _out() -> Console:
     console = Console(soft_wrap=True)
     if not console.is_terminal:  # pipes and logs: rich would assume 80 columns and squash tables
@@ -195,7 +189,7 @@ def demo(
     """Start a small news world on 127.0.0.1, ingest it with the real flow into a fresh DuckDB
     file, print what landed and a query to try, and stop the world."""
     from flows.demo_world import NewsWorld
-    from warehouse import run_query
+    from warehouse.reports import SAMPLE_QUERY, example_articles, exact_copies
 
     console = _out()
     if directory.exists():
@@ -209,23 +203,14 @@ def demo(
         console.print(f"news world: {len(world.sites)} sites on 127.0.0.1 ({', '.join(world.sites)})")
         summary = _run_flow(config, None, database, console)
     console.print(_summary_table(summary))
-    examples = run_query(
-        database,
-        "SELECT source, title, published_at FROM latest_articles WHERE duplicate_of IS NULL "
-        "ORDER BY published_at DESC NULLS LAST LIMIT 3",
-    )
     console.print("Three of the articles that landed:")
-    for source, title, published in examples.rows:
+    for source, title, published in example_articles(database, 3):
         console.print(f"  [{source}] {title} — {published.isoformat() if published else 'no date'}", markup=False)
-    copies = run_query(
-        database,
-        "SELECT c.source, o.source FROM articles c JOIN articles o ON c.duplicate_of = o.article_id "
-        "WHERE c.duplicate_reason = 'exact_body'",
-    )
-    for copy_source, original_source in copies.rows:
-        console.print(f"Exact copy caught: {copy_source} carries the same story as {original_source}.", markup=False)
+    for copy_source, original_source, title in exact_copies(database):
+        console.print(f"Exact copy caught: {copy_source} carries the same story as {original_source} («{title}»).",
+                      markup=False)
     console.print(f"Done in {time.monotonic() - started:.1f} s. Try:", markup=False)
-    console.print(f'  akhbar sql --database {database} "{DEMO_QUERY}"', markup=False, highlight=False)
+    console.print(f'  akhbar sql --database {database} "{SAMPLE_QUERY}"', markup=False, highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console script entry
