@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from parsers import Block, body_fingerprint, normalize_for_matching
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "alwefaq-2024-04-27.txt"
+SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "alwefaq-2024-04-27.txt"
 
 
 def test_alef_forms_fold_to_bare_alef() -> None:

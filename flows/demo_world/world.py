@@ -646,7 +646,7 @@ class NewsWorld(_World):
 # The second outlet's copy of the agency story (`python -m flows.demo_world.world regenerate`)
 # --------------------------------------------------------------------------------------------
 
-SEED_FILE = Path("/work/shared/seed/alwefaq-2024-04-27.txt")
+SEED_FILE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "seed" / "alwefaq-2024-04-27.txt"
 
 # letters that join to the following letter: a tatweel may follow them
 _DUAL_JOINING = set("بتثجحخسشصضطظعغفقكلمنهيیکپچگئ")
