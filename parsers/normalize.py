@@ -38,8 +38,33 @@ _DELETE = re.compile(
 _SPACE = re.compile(r"\s+")
 
 
-def _is_punct_or_symbol(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "PS"
+def _build_table() -> dict[int, str | None]:
+    """Steps 2-4 as one `str.translate` table over the Basic Multilingual Plane, built once at
+    import (~50 ms), so the text is walked once in C instead of once per step (a per-character
+    Python loop cost ~0.2 µs a character)."""
+    table: dict[int, str | None] = {}
+    for cp in range(0x10000):
+        ch = chr(cp)
+        if _DELETE.match(ch):
+            table[cp] = None
+        elif unicodedata.category(ch)[0] in "PS":
+            table[cp] = " "
+    table.update(_FOLD)
+    return table
+
+
+_TABLE = _build_table()
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+def _astral_symbol_to_space(match: re.Match[str]) -> str:
+    return " " if unicodedata.category(match.group())[0] in "PS" else match.group()
+
+
+def _translate(text: str) -> str:
+    text = text.translate(_TABLE)
+    # emoji and other symbols outside the BMP are rare: only then look at them one by one
+    return _ASTRAL.sub(_astral_symbol_to_space, text) if _ASTRAL.search(text) else text
 
 
 def normalize_for_matching(text: str) -> str:
@@ -56,15 +81,10 @@ def normalize_for_matching(text: str) -> str:
 
     Idempotent: normalising twice gives the same string as once.
     """
-    text = unicodedata.normalize("NFKC", text)
-    text = _DELETE.sub("", text)
-    text = text.translate(_FOLD)
-    text = "".join(" " if _is_punct_or_symbol(ch) else ch for ch in text)
-    text = text.casefold()
-    # casefold can produce characters NFKC would change again (rare; e.g. ß → ss is fine)
-    text = unicodedata.normalize("NFKC", text)
-    text = _DELETE.sub("", text).translate(_FOLD)
-    text = "".join(" " if _is_punct_or_symbol(ch) else ch for ch in text)
+    text = _translate(unicodedata.normalize("NFKC", text)).casefold()
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+        # casefold produced something NFKC would change again (rare): one more pass
+        text = _translate(unicodedata.normalize("NFKC", text))
     return _SPACE.sub(" ", text).strip()
 
 
