@@ -9,6 +9,8 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from parsers.safexml import declares_entities
+
 __all__ = ["FeedEntry", "FeedError", "parse_feed"]
 
 
@@ -36,8 +38,11 @@ def parse_feed(content: bytes, base_url: str) -> list[FeedEntry]:
     """Entries of an RSS/Atom feed, in feed order, URLs absolute, each URL once.
 
     Raises FeedError when the content is not a feed at all (feedparser is lenient with broken
-    feeds, so a feed with a few errors still yields its entries).
+    feeds, so a feed with a few errors still yields its entries), and for a feed that declares
+    XML entities (what an entity bomb needs).
     """
+    if declares_entities(content):  # an entity bomb (billion laughs): refuse before any parser sees it
+        raise FeedError("refused: the feed declares XML entities (possible entity bomb)")
     parsed = feedparser.parse(content, response_headers={"content-location": base_url})
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no entries"

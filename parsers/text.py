@@ -31,18 +31,26 @@ _SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-]+)""", re.I)
 
 
-def decode_html(data: bytes | str) -> str:
-    """Bytes → text: strict UTF-8 first (cheap and right for nearly every news site today),
-    then the charset a `<meta>` declares, then charset_normalizer's detection, then UTF-8 with
-    replacement characters. A `str` is returned unchanged."""
+def decode_html(data: bytes | str, header_charset: str | None = None) -> str:
+    """Bytes → text: a byte-order mark wins; then strict UTF-8 (cheap and right for nearly every
+    news site today, and bytes that decode as UTF-8 are almost never another encoding); then the
+    charset of the HTTP header (`header_charset`), then the charset a `<meta>` declares, then
+    charset_normalizer's detection, then UTF-8 with replacement characters. So a windows-1256
+    page whose header lies "utf-8" still decodes right. A `str` is returned unchanged."""
     if isinstance(data, str):
         return data
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if header_charset and header_charset.strip().lower().replace("_", "-") not in ("utf-8", "utf8"):
+        try:
+            return data.decode(header_charset.strip().lower())
+        except (LookupError, UnicodeDecodeError):
+            pass
     match = _META_CHARSET.search(data[:4096])
     if match:
         try:
