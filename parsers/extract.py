@@ -14,6 +14,7 @@ parsing and swapped back in every output string.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from datetime import datetime
 from urllib.parse import urljoin
@@ -44,7 +45,8 @@ _PUA = "\ue01c"
 _ZWNJ_FORMS = re.compile(r"\u200c|&zwnj;|&#8204;|&#x200[cC];")
 _KICKER_WORDS = re.compile(
     r"(?<![a-z])(?:kicker|subtitle|sub-title|overline|rotitr|rutitr|rutitr_body|roo?titr|"
-    r"supertitle|surtitle|pretitle|uptitle|upper-?title|over-?title|eyebrow|news-?kicker)(?![a-z])",
+    r"supertitle|surtitle|pretitle|uptitle|upper-?title|over-?title|eyebrow|news-?kicker|"
+    r"topline|dachzeile|spitzmarke|roofline|title__topic|headline-?intro)(?![a-z])",
     re.I,
 )
 _LEAD_WORDS = re.compile(
@@ -53,7 +55,9 @@ _LEAD_WORDS = re.compile(
     re.I,
 )
 _UPDATE_WORDS = re.compile(r"آخر تحديث|تحديث|محدث|محدّث|updated|update|aktualisiert|mis à jour|بروزرسانی|به‌روز", re.I)
-_TITLE_SEPARATORS = re.compile(r"\s+[-|–—:•»«·/]\s+|\s+[|–—]\s*|\s*[|–—]\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+[-|–—:•»«·/]\s+|\s+[|–—]\s*|\s*[|–—]\s+|\s*[｜ㅣ]\s*|--")
+#: Screen-reader-only separators inside a headline ("<span class=h-offscreen> - </span>").
+_OFFSCREEN = re.compile(r"(?<![\w-])(?:h-offscreen|u-a11y-hidden|sr-only|visually-hidden|screen-reader-text)(?![\w-])", re.I)
 _DATELINE = re.compile(r"^[^()\n]{2,40}?\s*[(（]\s*([^()]{2,30}?)\s*[)）]\s*(?:--|[-–—:])")
 #: Below this many characters of body text from our own container, trafilatura is asked too
 #: (it costs ~5-20 ms, so not on every page).
@@ -112,19 +116,51 @@ def _names(value: Any) -> list[str]:
 
 def _choose_h1(root: etree._Element, hints: list[str]) -> etree._Element | None:
     """The h1 of the article: the one that matches a metadata title best, else the first
-    non-empty h1 that is not page furniture (logo, header)."""
+    non-empty h1 that is not page furniture (logo, header, breadcrumbs, teasers)."""
     h1s = [h for h in root.iter("h1") if _el_text(h)]
     if not h1s:
         return None
     norm_hints = [normalize_for_matching(h) for h in hints if h]
     for h in h1s:
-        t = normalize_for_matching(_el_text(h))
+        t = normalize_for_matching(h1_text(h)[1])
         if t and any(t == n or (len(t) > 10 and (t in n or n in t)) for n in norm_hints):
             return h
     for h in h1s:
-        if not any(is_junk(a) or a.tag == "header" for a in h.iterancestors()) and len(_el_text(h)) > 10:
+        if (not any(is_junk(a) or a.tag in ("header", "li", "a") for a in h.iterancestors())
+                and len(_el_text(h)) > 10):
             return h
     return h1s[0]
+
+
+def h1_text(h1: etree._Element | None) -> tuple[str | None, str]:
+    """(kicker, headline) of an h1 that carries its overline inside it
+    (`<h1><span class="topline">Premier League</span><span>Headline</span></h1>`);
+    screen-reader-only separators are left out. (None, text) for a plain h1."""
+    if h1 is None:
+        return None, ""
+    kicker_el = None
+    for child in h1.iter():
+        if child is not h1 and isinstance(child.tag, str) and class_matches(child, _KICKER_WORDS):
+            kicker_el = child
+            break
+    if kicker_el is None and not any(class_matches(c, _OFFSCREEN) for c in h1.iter() if isinstance(c.tag, str)):
+        return None, _el_text(h1)
+    parts: list[str] = []
+
+    def walk(el: etree._Element) -> None:
+        if el is kicker_el or (isinstance(el.tag, str) and class_matches(el, _OFFSCREEN)):
+            return
+        if el is not h1 and not isinstance(el.tag, str):
+            return
+        parts.append(el.text or "")
+        for c in el:
+            walk(c)
+            parts.append(c.tail or "")
+
+    walk(h1)
+    kicker = _el_text(kicker_el) if kicker_el is not None else ""
+    kicker = kicker.strip(" :-–|") or None
+    return kicker, _txt(" ".join(parts))
 
 
 def _strip_site(title: str, h1: str, site_names: list[str]) -> str:
@@ -148,31 +184,49 @@ def _strip_site(title: str, h1: str, site_names: list[str]) -> str:
     return title.strip()
 
 
-def _title(meta: PageMeta, h1: etree._Element | None, site_names: list[str]) -> tuple[str | None, str | None]:
-    h1_text = _el_text(h1)
+def _meta_text(value: Any) -> str:
+    """A metadata string: entities unescaped (JSON-LD and meta values are often escaped twice:
+    "R&amp;uuml;ckbau", "&quot;"), then cleaned like any output string."""
+    return _txt(html_lib.unescape(str(value))) if value is not None else ""
+
+
+def _title(meta: PageMeta, h1_title: str, h1_kicker: str | None,
+           site_names: list[str]) -> tuple[str | None, str | None]:
+    """The headline.
+
+    The JSON-LD `headline` is the publisher's own statement of the article's headline and
+    wins when present (og:title and the h1 are often a social or display variant); the
+    others follow in order OpenGraph, twitter:title, Dublin Core. Cross-checks with the h1:
+    a metadata title (site name stripped) that is a truncated h1 gives way to the h1. With no metadata title,
+    the h1; then the `<title>` minus the site name."""
     candidates: list[tuple[str, str]] = []
     ld = meta.ld("headline", "name")
     if isinstance(ld, str):
-        candidates.append((_txt(ld), "jsonld"))
+        candidates.append((_meta_text(ld), "jsonld"))
     for key, method in (("og:title", "opengraph"), ("twitter:title", "meta"), ("dc.title", "meta")):
         found = meta.first(key)
         if found:
-            candidates.append((_txt(found[1]), method))
+            candidates.append((_meta_text(found[1]), method))
+    # the same headline in several places: the form without decorative quotes wins
+    # ("\"Pink hair\"… riddle" in JSON-LD and the h1, «Pink hair… riddle» in og:title)
+    for i, (text, method) in enumerate(candidates):
+        for other, other_method in candidates:
+            if other != text and _same(other, text) and len(other) < len(text):
+                candidates[i] = (other, method)
     for text, method in candidates:
-        stripped = _strip_site(text, h1_text, site_names)
-        if h1_text:
-            if _same(stripped, h1_text):
+        stripped = _strip_site(text, h1_title, site_names)
+        if not stripped or len(stripped) > 400:
+            continue
+        if h1_title:
+            if _same(stripped, h1_title):
                 return stripped, method
-            if stripped.rstrip("….") and h1_text.startswith(stripped.rstrip("…. ")) and len(stripped) > 20:
-                return h1_text, "h1"  # a truncated headline
-    if h1_text:
-        return h1_text, "h1"
-    for text, method in candidates:
-        stripped = _strip_site(text, "", site_names)
-        if stripped:
-            return stripped, method
+            if stripped.rstrip("….") and h1_title.startswith(stripped.rstrip("…. ")) and len(stripped) > 20:
+                return h1_title, "h1"  # a truncated headline
+        return stripped, method
+    if h1_title:
+        return h1_title, "h1"
     if meta.title_tag:
-        return _strip_site(_txt(meta.title_tag), "", site_names), "title"
+        return _strip_site(_meta_text(meta.title_tag), "", site_names), "title"
     return None, None
 
 
@@ -359,12 +413,13 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
     site_names = [_txt(n) for n in site_names]
 
     hints = [h for h in (meta.ld("headline"), (meta.first("og:title") or (None, ""))[1]) if isinstance(h, str)]
-    h1 = _choose_h1(root, [_txt(h) for h in hints])
-    title, method = _title(meta, h1, site_names)
+    h1 = _choose_h1(root, [_meta_text(h) for h in hints])
+    inner_kicker, h1_title = h1_text(h1)
+    title, method = _title(meta, h1_title, inner_kicker, site_names)
     if method:
         methods["title"] = method
 
-    kicker = _kicker(h1)
+    kicker = inner_kicker or _kicker(h1)
     if kicker:
         methods["kicker"] = "visible"
 
