@@ -12,8 +12,18 @@ File shape::
         homepage: https://www.al-vefagh.net/
         language: ar
         timezone: Asia/Tehran
-        feeds: [https://www.al-vefagh.net/rss]
+        feeds: [https://www.al-vefagh.net/rss]            # RSS/Atom
+        sitemaps: [https://www.al-vefagh.net/sitemap.xml] # sitemap or sitemap index, gzip or not
+        listing_pages:                                    # for sites with neither
+          - {url: https://www.al-vefagh.net/news, link_pattern: "/news/\\d+"}
+        autodiscover_feeds: false     # read <link rel="alternate"> feeds from the homepage
+        per_host_concurrency: 2       # politeness overrides (default: the settings)
+        min_delay: 0.5
+        revisit_after_hours: null     # refetch known articles this old (null: only on a sign of change)
         allow_private_addresses: false   # only local test and demo sources set this
+
+A source needs at least one discovery endpoint: feeds, sitemaps, listing_pages or
+autodiscover_feeds.
 """
 
 from __future__ import annotations
@@ -24,12 +34,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import ipaddress
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, ValidationError, field_validator
 
 from flows.settings import Settings
 from parsers import SiteContext
 
-__all__ = ["ConfigError", "Source", "Config", "load_config"]
+__all__ = ["ConfigError", "ListingPage", "Source", "Config", "load_config"]
 
 
 class ConfigError(Exception):
@@ -43,6 +55,31 @@ def _check_http_url(value: str) -> str:
     return value
 
 
+class ListingPage(BaseModel):
+    """A page listing articles (a section front) and the pattern its article links match."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    link_pattern: str = Field(min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+    @field_validator("link_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
 class Source(BaseModel):
     """One news site to ingest."""
 
@@ -52,10 +89,41 @@ class Source(BaseModel):
     homepage: str
     language: str = Field(min_length=2, max_length=8)
     timezone: str
-    feeds: tuple[str, ...] = Field(min_length=1)
-    allow_private_addresses: bool = False
+    # discovery endpoints (declared before `feeds`, whose validator checks that one exists)
+    sitemaps: tuple[str, ...] = ()
+    listing_pages: tuple[ListingPage, ...] = ()
+    autodiscover_feeds: bool = False
+    feeds: tuple[str, ...] = Field((), validate_default=True)
+    #: True: loopback and private (RFC 1918, ULA) addresses are allowed, link-local (cloud
+    #: metadata, 169.254.0.0/16) never; or an explicit list of networks, e.g. ["127.0.0.0/8"].
+    allow_private_addresses: bool | tuple[str, ...] = False
+    # politeness overrides (None: the settings)
+    per_host_concurrency: int | None = Field(None, ge=1, le=10)
+    min_delay: float | None = Field(None, ge=0)
+    revisit_after_hours: float | None = Field(None, gt=0)
     template: str | None = None
     country: str | None = None
+
+    @field_validator("sitemaps")
+    @classmethod
+    def _sitemaps_are_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, url in enumerate(value):
+            try:
+                _check_http_url(url)
+            except ValueError as exc:
+                raise ValueError(f"sitemap #{i + 1}: {exc}") from None
+        return value
+
+    @field_validator("allow_private_addresses")
+    @classmethod
+    def _networks(cls, value: bool | tuple[str, ...]) -> bool | tuple[str, ...]:
+        if isinstance(value, tuple):
+            for net in value:
+                try:
+                    ipaddress.ip_network(net, strict=False)
+                except ValueError:
+                    raise ValueError(f"not a network: {net!r}") from None
+        return value
 
     @field_validator("homepage")
     @classmethod
@@ -64,7 +132,10 @@ class Source(BaseModel):
 
     @field_validator("feeds")
     @classmethod
-    def _feeds_are_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _feeds_are_urls(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if not value and not (info.data.get("sitemaps") or info.data.get("listing_pages")
+                              or info.data.get("autodiscover_feeds")):
+            raise ValueError("no discovery endpoint: give feeds, sitemaps, listing_pages or autodiscover_feeds: true")
         for i, url in enumerate(value):
             try:
                 _check_http_url(url)

@@ -98,7 +98,11 @@ def ingest(
     cfg = load_config(config)  # a bad file stops the run here, before anything is fetched
     selected = cfg.select(sources)
     settings = cfg.settings if database is None else cfg.settings.model_copy(update={"database": database})
-    warehouse = Warehouse(settings.database)
+    warehouse = Warehouse(
+        settings.database,
+        near_duplicate_threshold=settings.near_duplicate_threshold,
+        dedup_window_days=settings.dedup_window_days,
+    )
     warehouse.migrate()
 
     run_id = uuid.uuid4().hex

@@ -16,9 +16,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AKHBAR_", extra="forbid", frozen=True)
 
     database: str = Field("data/akhbar.duckdb", description="DuckDB file of the warehouse")
+    data_dir: str = Field("data", description="where the raw archive (WARC files under warc/) is written")
+    contact_url: str = Field("https://github.com/akhbar/akhbar", description="contact URL named in the User-Agent")
     user_agent: str = Field(
-        "akhbar/0.1 (news ingestion; +https://github.com/akhbar/akhbar)",
-        description="User-Agent sent with every request; it names akhbar and a contact URL",
+        "akhbar/0.1 (news ingestion; +{contact_url})",
+        description="User-Agent sent with every request; it names akhbar and a contact URL ({contact_url} is filled in)",
     )
     connect_timeout: float = Field(5.0, gt=0, description="seconds to open a connection")
     read_timeout: float = Field(15.0, gt=0, description="seconds to wait between bytes")
@@ -26,4 +28,24 @@ class Settings(BaseSettings):
     per_host_concurrency: int = Field(2, ge=1, le=10, description="requests in flight per host")
     max_redirects: int = Field(5, ge=0, le=20)
     max_body_bytes: int = Field(10_000_000, gt=0, description="larger responses are refused")
+    near_duplicate_threshold: float = Field(
+        0.6, gt=0, le=1, description="least similarity (Jaccard of word shingles) for a near copy"
+    )
+    dedup_window_days: int = Field(30, ge=1, description="new articles are compared with this many days back")
     max_articles_per_source: int = Field(500, gt=0, description="cap on new URLs fetched per source per run")
+    global_concurrency: int = Field(64, ge=1, description="requests in flight over all hosts")
+    min_delay: float = Field(0.0, ge=0, description="seconds between the starts of two requests to one host")
+    max_retries: int = Field(3, ge=0, le=10, description="retries of a transient failure (408, 429, 5xx, connection)")
+    retry_backoff: float = Field(1.0, ge=0, description="first retry delay in seconds; doubles each retry, with jitter")
+    max_retry_after: float = Field(120.0, ge=0, description="a longer Retry-After gives up on the request")
+    host_failure_limit: int = Field(8, ge=1, description="consecutive failed attempts after which a host is paused for the run")
+    robots_ttl: float = Field(86_400.0, ge=0, description="seconds a fetched robots.txt is trusted (cached in the warehouse)")
+    max_compression_ratio: float = Field(100.0, gt=1, description="decoded/transferred bytes above this is a decompression bomb")
+    archive: bool = Field(True, description="write every response to WARC files under data_dir")
+    warc_max_bytes: int = Field(1_000_000_000, gt=0, description="a WARC file is rotated beyond this size (and every day)")
+    max_sitemaps_per_source: int = Field(50, ge=1, description="sitemap files read per source and run (indexes included)")
+
+    @property
+    def agent(self) -> str:
+        """The User-Agent header value."""
+        return self.user_agent.replace("{contact_url}", self.contact_url)

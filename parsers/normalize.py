@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from parsers.article import Block
 
-__all__ = ["normalize_for_matching", "body_fingerprint"]
+__all__ = ["normalize_for_matching", "body_fingerprint", "body_text_for_matching", "fingerprint_of_normalized"]
 
 # Letter folding applied after NFKC. Alef forms → bare alef; alef maqsura → yeh; teh marbuta
 # → heh; Persian yeh/keheh/heh-with-yeh → the Arabic letters; both Eastern digit sets → ASCII.
@@ -88,14 +88,25 @@ def normalize_for_matching(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def body_fingerprint(body: str | Iterable[Block | str]) -> str:
-    """sha256 hex of the normalised body text.
-
-    `body` is a text, or blocks / strings in order; paragraphs are joined by a single space
-    before normalising (so the paragraph split does not change the fingerprint).
-    """
+def body_text_for_matching(body: str | Iterable[Block | str]) -> str:
+    """The normalised text of a body: blocks / strings joined by a single space, then
+    `normalize_for_matching` (so the paragraph split does not matter)."""
     if isinstance(body, str):
         text = body
     else:
         text = " ".join(b.text if isinstance(b, Block) else str(b) for b in body)
-    return hashlib.sha256(normalize_for_matching(text).encode("utf-8")).hexdigest()
+    return normalize_for_matching(text)
+
+
+def fingerprint_of_normalized(normalized: str) -> str:
+    """sha256 hex of an already normalised text (see `body_text_for_matching`)."""
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def body_fingerprint(body: str | Iterable[Block | str]) -> str:
+    """sha256 hex of the normalised body text: equal for exact copies.
+
+    `body` is a text, or blocks / strings in order; paragraphs are joined by a single space
+    before normalising (so the paragraph split does not change the fingerprint).
+    """
+    return fingerprint_of_normalized(body_text_for_matching(body))

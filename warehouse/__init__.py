@@ -7,7 +7,7 @@ Exceptions (all subclasses of `WarehouseError`):
 
 from warehouse.connection import WarehouseBusy, WarehouseError, WarehouseMissing
 from warehouse.query import QueryResult, run_query
-from warehouse.records import LoadItem, LoadResult, PageFailure
+from warehouse.records import ArchivedPage, FetchRecord, LoadItem, LoadResult, PageFailure, RobotsRecord, Validators
 from warehouse.store import Warehouse
 
 __all__ = [
@@ -18,6 +18,10 @@ __all__ = [
     "LoadItem",
     "LoadResult",
     "PageFailure",
+    "FetchRecord",
+    "Validators",
+    "RobotsRecord",
+    "ArchivedPage",
     "QueryResult",
     "run_query",
 ]

@@ -1,24 +1,41 @@
 """Deciding, for one batch, what is new, what changed and what is a copy (no SQL here).
 
-Two levels for now, each recorded with its reason:
-- the same canonical URL: the same story (a second item in the batch is a duplicate with
-  reason `canonical_url`; a known story with new content becomes a new version);
-- the same fingerprint of the normalised body: an exact copy (reason `exact_body`) of the
-  earliest story that has it, in the warehouse or earlier in the batch.
-Near copies (MinHash) come later.
+Three levels, each recorded with its reason on the article:
+- `canonical_url`: the same story. A second item of the batch with a URL already seen is a
+  duplicate; a known story whose content changed becomes a new version (kind `updated`), never
+  a new story or a new cluster member.
+- `exact_body`: the same normalised body (sha256 of `normalize_for_matching`) as a story in the
+  warehouse or earlier in the batch: an exact copy.
+- `near_copy`: MinHash LSH finds candidates that share a band bucket; a candidate counts only
+  when the direct comparison of the two full signatures (estimated Jaccard similarity of word
+  shingles) reaches the threshold. The best candidate wins.
+
+Every story belongs to a cluster: an original starts its own (cluster_id = article_id); a copy
+joins the cluster of what it copies.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from parsers import Article
-from parsers.normalize import body_fingerprint
+from parsers.normalize import body_text_for_matching, fingerprint_of_normalized
+from parsers.signatures import DEFAULT_PARAMS, SignatureParams, band_keys, minhash_signature, similarity
 from warehouse.records import Decision, LoadItem
 
-__all__ = ["article_id_for", "content_hash_for", "decide_batch"]
+__all__ = [
+    "Prepared",
+    "Candidate",
+    "article_id_for",
+    "content_hash_for",
+    "prepare",
+    "decide_batch",
+]
 
 
 def article_id_for(canonical_url: str) -> str:
@@ -32,37 +49,129 @@ def content_hash_for(article: Article) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def decide_batch(
-    items: Iterable[LoadItem],
-    known_hashes: Mapping[str, str],
-    known_fingerprints: Mapping[str, str],
-) -> list[Decision]:
-    """Classify every item of a batch.
+@dataclass(frozen=True)
+class Prepared:
+    """An item with everything dedup needs, computed before the warehouse is opened."""
 
-    `known_hashes` maps article_id → current content hash for stories the warehouse holds;
-    `known_fingerprints` maps body fingerprint → article_id of the original holding it.
+    item: LoadItem
+    article_id: str
+    content_hash: str
+    fingerprint: str | None
+    signature: np.ndarray | None
+    keys: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A story already in the warehouse that shares an LSH bucket with something in the batch."""
+
+    article_id: str
+    cluster_id: str
+    signature: np.ndarray
+
+
+def prepare(items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS) -> list[Prepared]:
+    """Ids, content hashes, fingerprints and signatures of a batch (pure CPU work)."""
+    out = []
+    for item in items:
+        article = item.article
+        fingerprint = signature = None
+        keys: tuple[int, ...] = ()
+        if article.body:
+            normalized = body_text_for_matching(article.body)
+            if normalized:
+                fingerprint = fingerprint_of_normalized(normalized)
+                signature = minhash_signature(normalized, params, normalized=True)
+                if signature is not None:
+                    keys = tuple(band_keys(signature, params))
+        out.append(
+            Prepared(item, article_id_for(article.canonical_url), content_hash_for(article), fingerprint,
+                     signature, keys)
+        )
+    return out
+
+
+@dataclass
+class _BatchIndex:
+    """Stories decided so far in this batch (plus the warehouse candidates), by bucket."""
+
+    buckets: dict[int, list[str]] = field(default_factory=dict)
+    stories: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # id -> (cluster, sig)
+
+    def add(self, article_id: str, cluster_id: str, signature: np.ndarray, keys: Iterable[int]) -> None:
+        self.stories[article_id] = (cluster_id, signature)
+        for key in keys:
+            self.buckets.setdefault(key, []).append(article_id)
+
+    def best_match(self, article_id: str, signature: np.ndarray, keys: Iterable[int]) -> tuple[str, float] | None:
+        seen: set[str] = {article_id}
+        best: tuple[str, float] | None = None
+        for key in keys:
+            for other in self.buckets.get(key, ()):
+                if other in seen:
+                    continue
+                seen.add(other)
+                score = similarity(signature, self.stories[other][1])
+                if best is None or score > best[1] or (score == best[1] and other < best[0]):
+                    best = (other, score)
+        return best
+
+
+def decide_batch(
+    batch: Sequence[Prepared],
+    known_hashes: Mapping[str, str],
+    known_fingerprints: Mapping[str, tuple[str, str]],
+    candidates: Sequence[Candidate] = (),
+    candidate_keys: Mapping[str, Sequence[int]] | None = None,
+    threshold: float = 0.6,
+) -> list[Decision]:
+    """Classify every prepared item of a batch.
+
+    `known_hashes`: article_id → current content hash of stories the warehouse holds;
+    `known_fingerprints`: fingerprint → (article_id, cluster_id) of the earliest story having it;
+    `candidates` (with `candidate_keys`: article_id → its bucket keys): warehouse stories that
+    share a bucket with the batch, within the rolling window; `threshold`: the least estimated
+    similarity for a near copy.
     """
     decisions: list[Decision] = []
     seen_ids: set[str] = set()
     fingerprints = dict(known_fingerprints)
-    for item in items:
-        article = item.article
-        aid = article_id_for(article.canonical_url)
-        chash = content_hash_for(article)
-        fp = body_fingerprint(article.body) if article.body else None
+    index = _BatchIndex()
+    keys_of = candidate_keys or {}
+    for cand in candidates:
+        index.add(cand.article_id, cand.cluster_id, cand.signature, keys_of.get(cand.article_id, ()))
+    for p in batch:
+        aid = p.article_id
+
+        def decision(kind: str, of: str | None = None, reason: str | None = None, cluster: str | None = None,
+                     score: float | None = None) -> Decision:
+            return Decision(p.item, aid, p.content_hash, p.fingerprint, kind, of, reason,
+                            cluster or aid, score, p.signature, p.keys)
+
         if aid in seen_ids:
-            decisions.append(Decision(item, aid, chash, fp, "duplicate", aid, "canonical_url"))
+            decisions.append(decision("duplicate", aid, "canonical_url"))
             continue
         seen_ids.add(aid)
         if aid in known_hashes:
-            kind = "unchanged" if known_hashes[aid] == chash else "updated"
-            decisions.append(Decision(item, aid, chash, fp, kind))
+            kind = "unchanged" if known_hashes[aid] == p.content_hash else "updated"
+            decisions.append(decision(kind))
             continue
-        original = fingerprints.get(fp) if fp else None
-        if original is not None and original != aid:
-            decisions.append(Decision(item, aid, chash, fp, "duplicate", original, "exact_body"))
+        original = fingerprints.get(p.fingerprint) if p.fingerprint else None
+        if original is not None and original[0] != aid:
+            decisions.append(decision("duplicate", original[0], "exact_body", original[1], 1.0))
+            if p.signature is not None:
+                index.add(aid, original[1], p.signature, p.keys)
             continue
-        if fp:
-            fingerprints[fp] = aid
-        decisions.append(Decision(item, aid, chash, fp, "new"))
+        if p.signature is not None:
+            match = index.best_match(aid, p.signature, p.keys)
+            if match is not None and match[1] >= threshold:
+                other, score = match
+                cluster = index.stories[other][0]
+                decisions.append(decision("duplicate", other, "near_copy", cluster, score))
+                index.add(aid, cluster, p.signature, p.keys)
+                continue
+            index.add(aid, aid, p.signature, p.keys)
+        if p.fingerprint:
+            fingerprints[p.fingerprint] = (aid, aid)
+        decisions.append(decision("new"))
     return decisions

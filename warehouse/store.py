@@ -5,17 +5,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from warehouse.connection import open_reader, open_writer
-from parsers.normalize import body_fingerprint
-from warehouse.dedup import article_id_for, decide_batch
+from warehouse.dedup import decide_batch, prepare
+from warehouse.near_index import add_signatures, find_candidates
 from warehouse.migrations import apply_migrations
-from warehouse.records import Decision, LoadItem, LoadResult, PageFailure
+from warehouse.records import (
+    ArchivedPage,
+    Decision,
+    FetchRecord,
+    LoadItem,
+    LoadResult,
+    PageFailure,
+    RobotsRecord,
+    Validators,
+)
 
 __all__ = ["Warehouse"]
 
@@ -35,9 +44,20 @@ class Warehouse:
     """A DuckDB warehouse file. Nothing stays open between calls: each verb opens the file,
     works in one transaction, checkpoints and closes, so the file is free between loads."""
 
-    def __init__(self, path: str | Path, lock_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        lock_timeout: float = 60.0,
+        *,
+        near_duplicate_threshold: float = 0.6,
+        dedup_window_days: int = 30,
+    ) -> None:
+        """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
+        shingles) for a near copy; `dedup_window_days`: how far back new articles are compared."""
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.near_duplicate_threshold = near_duplicate_threshold
+        self.dedup_window_days = dedup_window_days
 
     # -- schema -------------------------------------------------------------------------
     def migrate(self) -> list[int]:
@@ -76,6 +96,145 @@ class Warehouse:
                 found.update(r[0] for r in rows)
         return found
 
+    def frontier_state(self, urls: Sequence[str]) -> dict[str, datetime]:
+        """For those of `urls` the warehouse holds (as story URL or canonical URL): when the story
+        was last loaded (`articles.last_seen_at`), so the frontier can tell whether it changed since."""
+        if not urls or not self.path.exists():
+            return {}
+        out: dict[str, datetime] = {}
+        with open_reader(self.path, self.lock_timeout) as con:
+            for chunk in _chunks(list(urls)):
+                rows = con.execute(
+                    "SELECT t.u, max(a.last_seen_at) FROM unnest(?::VARCHAR[]) t(u) "
+                    "JOIN articles a ON a.url = t.u OR a.canonical_url = t.u GROUP BY t.u",
+                    [chunk],
+                ).fetchall()
+                out.update(rows)
+        return out
+
+    # -- fetching state: validators, robots.txt, the archive index ----------------------
+    def validators(self, urls: Sequence[str]) -> dict[str, Validators]:
+        """Stored validators (ETag, Last-Modified) and entries of feeds and sitemaps."""
+        if not urls or not self.path.exists():
+            return {}
+        out: dict[str, Validators] = {}
+        with open_reader(self.path, self.lock_timeout) as con:
+            for chunk in _chunks(list(urls)):
+                rows = con.execute(
+                    "SELECT url, kind, etag, last_modified, checked_at, changed_at, entries FROM http_validators "
+                    "WHERE url IN (SELECT unnest(?::VARCHAR[]))",
+                    [chunk],
+                ).fetchall()
+                for url, kind, etag, lm, checked, changed, entries in rows:
+                    out[url] = Validators(url, kind, etag, lm, checked, changed, json.loads(entries or "[]"))
+        return out
+
+    def save_validators(self, rows: Sequence[Validators]) -> None:
+        if not rows:
+            return
+        table = pa.table(
+            {
+                "url": [r.url for r in rows],
+                "kind": [r.kind for r in rows],
+                "etag": [r.etag for r in rows],
+                "last_modified": [r.last_modified for r in rows],
+                "checked_at": pa.array([r.checked_at for r in rows], _TS),
+                "changed_at": pa.array([r.changed_at for r in rows], _TS),
+                "entries": [json.dumps(r.entries, ensure_ascii=False) for r in rows],
+            }
+        )
+        with open_writer(self.path, self.lock_timeout) as con:
+            con.register("batch_validators", table)
+            con.execute(
+                "INSERT OR REPLACE INTO http_validators BY NAME "
+                "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY url) AS _n FROM batch_validators) "
+                "WHERE _n = 1"
+            )
+            con.unregister("batch_validators")
+
+    def robots(self, origins: Sequence[str], now: datetime | None = None) -> dict[str, RobotsRecord]:
+        """Cached robots.txt of these origins that have not expired yet."""
+        if not origins or not self.path.exists():
+            return {}
+        now = now or _utc_now()
+        with open_reader(self.path, self.lock_timeout) as con:
+            rows = con.execute(
+                "SELECT origin, status, body, fetched_at, expires_at FROM robots_txt "
+                "WHERE origin IN (SELECT unnest(?::VARCHAR[])) AND expires_at > ?",
+                [list(origins), now],
+            ).fetchall()
+        return {r[0]: RobotsRecord(*r) for r in rows}
+
+    def save_robots(self, rows: Sequence[RobotsRecord]) -> None:
+        if not rows:
+            return
+        table = pa.table(
+            {
+                "origin": [r.origin for r in rows],
+                "status": pa.array([r.status for r in rows], pa.int32()),
+                "body": [r.body for r in rows],
+                "fetched_at": pa.array([r.fetched_at for r in rows], _TS),
+                "expires_at": pa.array([r.expires_at for r in rows], _TS),
+            }
+        )
+        with open_writer(self.path, self.lock_timeout) as con:
+            con.register("batch_robots", table)
+            con.execute(
+                "INSERT OR REPLACE INTO robots_txt BY NAME "
+                "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY origin) AS _n FROM batch_robots) WHERE _n = 1"
+            )
+            con.unregister("batch_robots")
+
+    def log_fetches(self, run_id: str | None, rows: Sequence[FetchRecord]) -> int:
+        """Index requests and their archive records in `fetch_log` (one statement)."""
+        if not rows:
+            return 0
+        table = pa.table(
+            {
+                "run_id": [run_id] * len(rows),
+                "source": [r.source for r in rows],
+                "url": [r.url for r in rows],
+                "final_url": [r.final_url for r in rows],
+                "kind": [r.kind for r in rows],
+                "status": pa.array([r.status for r in rows], pa.int32()),
+                "fetched_at": pa.array([r.fetched_at for r in rows], _TS),
+                "elapsed_s": pa.array([r.elapsed_s for r in rows], pa.float64()),
+                "content_type": [r.content_type for r in rows],
+                "size": pa.array([r.size for r in rows], pa.int64()),
+                "sha256": [r.sha256 for r in rows],
+                "warc_file": [r.warc_file for r in rows],
+                "warc_offset": pa.array([r.warc_offset for r in rows], pa.int64()),
+                "error": [r.error for r in rows],
+            }
+        )
+        with open_writer(self.path, self.lock_timeout) as con:
+            con.register("batch_fetches", table)
+            con.execute("INSERT INTO fetch_log BY NAME SELECT * FROM batch_fetches")
+            con.unregister("batch_fetches")
+        return len(rows)
+
+    def archived_pages(self, sources: Sequence[str] | None = None, since: datetime | None = None) -> list[ArchivedPage]:
+        """The newest archived successful answer of every page URL (optionally of some sources,
+        fetched at or after `since`), oldest first."""
+        if not self.path.exists():
+            return []
+        where = ["kind = 'page'", "error IS NULL", "status = 200", "warc_file IS NOT NULL"]
+        params: list = []
+        if sources:
+            where.append("source IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(sources))
+        if since is not None:
+            where.append("fetched_at >= ?")
+            params.append(since)
+        with open_reader(self.path, self.lock_timeout) as con:
+            rows = con.execute(
+                "SELECT source, url, final_url, fetched_at, warc_file, warc_offset, content_type FROM ("
+                " SELECT *, row_number() OVER (PARTITION BY source, url ORDER BY fetched_at DESC) AS _n"
+                f" FROM fetch_log WHERE {' AND '.join(where)}) WHERE _n = 1 ORDER BY fetched_at, url",
+                params,
+            ).fetchall()
+        return [ArchivedPage(*r) for r in rows]
+
     # -- errors -------------------------------------------------------------------------
     def record_failures(self, run_id: str | None, failures: Sequence[PageFailure]) -> int:
         """Insert failures in one statement; returns how many."""
@@ -113,14 +272,22 @@ class Warehouse:
         result = LoadResult()
         if not items:
             return result
-        ids = sorted({article_id_for(i.article.canonical_url) for i in items})
-        fps = sorted({body_fingerprint(i.article.body) for i in items if i.article.body})
+        wall, cpu = time.perf_counter(), time.thread_time()
+        prepared = prepare(items)  # CPU work (normalising, MinHash) before the file is taken
+        ids = sorted({p.article_id for p in prepared})
+        fps = sorted({p.fingerprint for p in prepared if p.fingerprint})
+        keys = sorted({k for p in prepared for k in p.keys})
+        dedup_wall, dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
         with open_writer(self.path, self.lock_timeout) as con:
             wall, cpu = time.perf_counter(), time.thread_time()
             known_hashes = self._current_hashes(con, ids)
             known_fps = self._originals_by_fingerprint(con, fps)
-            decisions = decide_batch(items, known_hashes, known_fps)
-            result.dedup_wall, result.dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            since = _utc_now() - timedelta(days=self.dedup_window_days)
+            candidates, candidate_keys = find_candidates(con, keys, since)
+            decisions = decide_batch(prepared, known_hashes, known_fps, candidates, candidate_keys,
+                                     self.near_duplicate_threshold)
+            result.dedup_wall = dedup_wall + time.perf_counter() - wall
+            result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
             self._write(con, decisions, run_id)
         result.decisions = decisions
         for d in decisions:
@@ -140,22 +307,23 @@ class Warehouse:
         return out
 
     @staticmethod
-    def _originals_by_fingerprint(con: duckdb.DuckDBPyConnection, fps: list[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def _originals_by_fingerprint(con: duckdb.DuckDBPyConnection, fps: list[str]) -> dict[str, tuple[str, str]]:
+        """fingerprint → (article_id, cluster_id) of the earliest original story having it."""
+        out: dict[str, tuple[str, str]] = {}
         for chunk in _chunks(fps):
             rows = con.execute(
-                "SELECT body_fingerprint, arg_min(article_id, first_seen_at) FROM articles "
-                "WHERE duplicate_of IS NULL AND body_fingerprint IN (SELECT unnest(?::VARCHAR[])) "
+                "SELECT body_fingerprint, arg_min(article_id, first_seen_at), arg_min(cluster_id, first_seen_at) "
+                "FROM articles WHERE duplicate_of IS NULL AND body_fingerprint IN (SELECT unnest(?::VARCHAR[])) "
                 "GROUP BY body_fingerprint",
                 [chunk],
             ).fetchall()
-            out.update(rows)
+            out.update((fp, (aid, cluster or aid)) for fp, aid, cluster in rows)
         return out
 
     @staticmethod
     def _write(con: duckdb.DuckDBPyConnection, decisions: list[Decision], run_id: str | None) -> None:
         now = _utc_now()
-        stored = [d for d in decisions if d.kind in ("new", "updated") or d.reason == "exact_body"]
+        stored = [d for d in decisions if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")]
         if stored:
             con.register("batch_versions", _versions_table(stored, run_id))
             con.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_versions ON CONFLICT DO NOTHING")
@@ -165,6 +333,7 @@ class Warehouse:
             con.register("batch_articles", _articles_table(fresh, run_id, now))
             con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles ON CONFLICT DO NOTHING")
             con.unregister("batch_articles")
+            add_signatures(con, fresh, now)
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
             con.register(
@@ -206,6 +375,8 @@ def _articles_table(decisions: list[Decision], run_id: str | None, now: datetime
             "body_fingerprint": [d.fingerprint for d in decisions],
             "duplicate_of": [d.duplicate_of for d in decisions],
             "duplicate_reason": [d.reason for d in decisions],
+            "cluster_id": [d.cluster_id or d.article_id for d in decisions],
+            "duplicate_similarity": pa.array([d.similarity for d in decisions], pa.float64()),
             "first_run_id": [run_id] * len(arts),
         }
     )

@@ -1,0 +1,139 @@
+"""Deduplication and story clusters on real DuckDB files, with real article text:
+exact copies, near copies (MinHash LSH, confirmed), across batches, and never two stories merged."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from parsers import Article, Block, SiteContext, extract
+from parsers.signatures import minhash_signature, similarity
+from warehouse import LoadItem, Warehouse, run_query
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FETCHED = datetime(2024, 4, 27, 6, 0, tzinfo=timezone.utc)
+
+
+def _seed_paragraphs() -> list[str]:
+    lines = (FIXTURES / "seed" / "alwefaq-2024-04-27.txt").read_text(encoding="utf-8").split("\n")
+    body = [ln for ln in lines[8:-1] if ln.strip("\u00a0 ")]
+    return body
+
+
+def _page_paragraphs(rel: str) -> list[str]:
+    html = gzip.decompress((FIXTURES / "arabic-dev" / rel).read_bytes())
+    return [b.text for b in extract(html, "https://example.org/x", SiteContext(timezone="Africa/Cairo")).body]
+
+
+SEED = _seed_paragraphs()
+OTHER = _page_paragraphs("youm7.com/htmldate_1691196862.html.gz")
+
+
+def story(source: str, n: int, paragraphs: list[str], title: str = "عنوان", published_hour: int = 5) -> Article:
+    return Article(
+        url=f"https://{source}.example/news/{n}",
+        canonical_url=f"https://{source}.example/news/{n}",
+        title=title,
+        body=tuple(Block("paragraph", p) for p in paragraphs),
+        published_at=datetime(2024, 4, 27, published_hour, 0, tzinfo=timezone.utc),
+        source=source,
+    )
+
+
+def persianise(text: str) -> str:
+    return text.replace("ي", "ی").replace("ك", "ک")
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Warehouse:
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    return wh
+
+
+def rows(wh: Warehouse, sql: str) -> list[tuple]:
+    return run_query(wh.path, sql).rows
+
+
+def load(wh: Warehouse, *articles: Article):
+    return wh.upsert_articles([LoadItem(a, FETCHED) for a in articles])
+
+
+def test_an_edited_copy_is_a_near_copy_of_the_original(warehouse):
+    edited = [persianise(p) for p in SEED[1:]] + ["وأضافت الوكالة أن الاجتماع المقبل سيعقد في العام القادم."]
+    result = load(warehouse, story("wefaq", 1, SEED), story("digest", 1, edited, title="عنوان آخر", published_hour=7))
+    assert result.count("digest", "duplicate") == 1
+    (reason, score, same_cluster), = rows(
+        warehouse,
+        "SELECT c.duplicate_reason, c.duplicate_similarity, c.cluster_id = o.cluster_id "
+        "FROM articles c JOIN articles o ON c.duplicate_of = o.article_id",
+    )
+    assert reason == "near_copy" and 0.6 <= score < 1.0 and same_cluster
+
+
+def test_a_different_story_is_never_merged(warehouse):
+    result = load(warehouse, story("wefaq", 1, SEED), story("youm7", 1, OTHER))
+    assert result.count("youm7", "new") == 1
+    assert rows(warehouse, "SELECT count(DISTINCT cluster_id) FROM articles") == [(2,)]
+
+
+def test_a_near_copy_in_a_later_run_is_caught_against_the_warehouse(warehouse):
+    load(warehouse, story("wefaq", 1, SEED))
+    result = load(warehouse, story("digest", 1, SEED[:-1], published_hour=8))
+    assert result.count("digest", "duplicate") == 1
+    assert rows(warehouse, "SELECT duplicate_reason FROM articles WHERE source = 'digest'") == [("near_copy",)]
+
+
+def test_stories_outside_the_window_are_not_compared(tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb", dedup_window_days=30)
+    wh.migrate()
+    load(wh, story("wefaq", 1, SEED))
+    import duckdb
+
+    con = duckdb.connect(str(wh.path))  # age the index by 40 days, as if loaded long ago
+    con.execute("UPDATE lsh_buckets SET seen_at = seen_at - INTERVAL 40 DAY")
+    con.close()
+    result = load(wh, story("digest", 1, SEED[:-1]))
+    assert result.count("digest", "new") == 1
+
+
+def test_an_exact_copy_joins_the_cluster_with_similarity_one(warehouse):
+    load(warehouse, story("wefaq", 1, SEED))
+    load(warehouse, story("digest", 1, [persianise(p) for p in SEED]))
+    (reason, score), = rows(warehouse, "SELECT duplicate_reason, duplicate_similarity FROM articles WHERE source = 'digest'")
+    assert (reason, score) == ("exact_body", 1.0)
+    assert rows(warehouse, "SELECT size, outlet_count FROM story_clusters") == [(2, 2)]
+
+
+def test_a_correction_is_a_version_not_a_cluster_member(warehouse):
+    load(warehouse, story("wefaq", 1, SEED))
+    corrected = story("wefaq", 1, SEED[:-1] + [SEED[-1] + " (تصحيح)"])
+    result = load(warehouse, corrected)
+    assert result.count("wefaq", "updated") == 1
+    assert rows(warehouse, "SELECT count(*), max(size) FROM story_clusters") == [(1, 1)]
+    assert rows(warehouse, "SELECT count(*) FROM article_versions") == [(2,)]
+
+
+def test_the_cluster_representative_is_the_earliest_publication(warehouse):
+    load(warehouse, story("digest", 1, SEED[:-1], published_hour=9), story("wefaq", 1, SEED, published_hour=5))
+    (rep_source, size, outlets), = rows(warehouse, "SELECT representative_source, size, outlets FROM story_clusters WHERE size > 1")
+    assert rep_source == "wefaq" and size == 2 and outlets == ["digest", "wefaq"]
+
+
+def test_cluster_members_say_why_each_one_is_there(warehouse):
+    load(warehouse, story("wefaq", 1, SEED), story("digest", 1, SEED[:-1]))
+    members = dict(rows(warehouse, "SELECT source, membership FROM cluster_members"))
+    assert members == {"wefaq": "original", "digest": "near_copy"}
+
+
+def test_short_bodies_get_no_signature_and_are_never_near_copies():
+    assert minhash_signature("خبر قصير جدا") is None
+
+
+def test_signatures_see_through_spelling_variants():
+    text = " ".join(SEED)
+    assert similarity(minhash_signature(text), minhash_signature(persianise(text).replace("،", ","))) == 1.0
