@@ -185,9 +185,11 @@ class Run:
     item: bool = False
 
 
-def container_runs(container: etree._Element, prefix: list[etree._Element] = ()) -> list[Run]:
+def container_runs(container: etree._Element, prefix: list[etree._Element] = (),
+                   skip: set | frozenset = frozenset()) -> list[Run]:
     """Text runs of `container` (after the elements in `prefix`, e.g. a lead paragraph that
-    belongs to the text) in reading order, split at block elements and at `<br>`."""
+    belongs to the text) in reading order, split at block elements and at `<br>`. Elements
+    in `skip` (a site template's drop list) are left out like furniture."""
     runs: list[Run] = []
     buf: list[tuple[str, bool]] = []
     state = {"heading": False, "item": False}
@@ -201,7 +203,7 @@ def container_runs(container: etree._Element, prefix: list[etree._Element] = ())
 
     def walk(el: etree._Element, bold: bool) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
-        if is_junk(el):
+        if el in skip or is_junk(el):
             if el.tail:
                 buf.append((el.tail, bold_outer[-1]))
             return

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import urljoin
 from typing import Any
 
@@ -34,6 +34,8 @@ from parsers.dates import (
 )
 from parsers.errors import ExtractionError
 from parsers.metadata import PageMeta, read_metadata
+from parsers.site_templates import TemplateFields, apply_template, select_template
+from parsers.template_data import load_templates
 from parsers.normalize import normalize_for_matching
 from parsers.text import ZWNJ, clean_text, decode_html, match_credit, script_language, strip_byline_role
 from parsers.urls import canonicalize_url, registrable_host
@@ -396,14 +398,20 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
     """Extract the article of one page.
 
     `html` may be bytes (decoded strict UTF-8, then the declared charset, then detected) or
-    text. `source` gives the site's timezone (for dates without a zone), language and name.
-    `now` bounds acceptable dates (default: the real clock). Raises `ExtractionError` only
-    when the page has neither a title nor any body text.
+    text. `source` gives the site's timezone (for dates without a zone), language, name and
+    template (a name, "none" to turn templates off, or None to match by host/CMS).
+    `now` is when the page was fetched: it bounds acceptable dates and picks the template
+    version valid then (default: the real clock). Raises `ExtractionError` only when the
+    page has neither a title nor any body text.
     """
     root = _parse(html)
     tz = source.timezone if source and source.timezone else None
     meta = read_metadata(root)
     methods: dict[str, str] = {}
+    when = (now or datetime.now(timezone.utc)).date()
+    template = select_template(load_templates(), url, root, source.template if source else None, when)
+    tf = apply_template(template, root) if template else TemplateFields()
+    tmethod = f"template:{template.name}" if template else ""
     site_names = [n for n in (
         (meta.first("og:site_name") or (None, None))[1],
         (meta.first("application-name") or (None, None))[1],
@@ -415,26 +423,35 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
     hints = [h for h in (meta.ld("headline"), (meta.first("og:title") or (None, ""))[1]) if isinstance(h, str)]
     h1 = _choose_h1(root, [_meta_text(h) for h in hints])
     inner_kicker, h1_title = h1_text(h1)
-    title, method = _title(meta, h1_title, inner_kicker, site_names)
+    if tf.title:
+        title, method = _txt(tf.title), tmethod
+    else:
+        title, method = _title(meta, h1_title, inner_kicker, site_names)
     if method:
         methods["title"] = method
 
-    kicker = inner_kicker or _kicker(h1)
+    if tf.kicker is not None:  # the template knows the slot: empty means no kicker
+        kicker, kmethod = _txt(tf.kicker) or None, tmethod
+    else:
+        kicker, kmethod = inner_kicker or _kicker(h1), "visible"
     if kicker:
-        methods["kicker"] = "visible"
+        methods["kicker"] = kmethod
 
     # ---- body container (our own tree) ----
-    container = find_container(root, after=h1)
-    prefix = lead_prefix(container) if container is not None else []
+    container = tf.body if tf.body is not None else find_container(root, after=h1)
+    prefix = lead_prefix(container) if container is not None and tf.body is None else []
     in_body = {e for p in prefix for e in p.iter()}
-    lead, lead_method, lead_el = _lead(h1, container, meta, in_body)
+    if tf.lead is not None:
+        lead, lead_method = _txt(tf.lead) or None, tmethod
+    else:
+        lead, lead_method, _ = _lead(h1, container, meta, in_body)
     if lead:
         methods["lead"] = lead_method
 
     blocks: list[Block] = []
     if container is not None:
-        blocks = runs_to_blocks(container_runs(container, prefix))
-        methods["body"] = "visible"
+        blocks = runs_to_blocks(container_runs(container, prefix, tf.drop))
+        methods["body"] = tmethod if tf.body is not None else "visible"
     own_len = sum(len(b.text) for b in blocks)
     if own_len < _GENERIC_BELOW and own_len < 0.6 * _paragraph_text_length(root):
         # a short body holding little of the page's paragraph text may mean we picked a
@@ -448,11 +465,16 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
 
     # ---- dates ----
     vis_pub, vis_upd = _visible_date(h1, tz, None)
+    if tf.date:
+        found = find_dates(tf.date, tz)
+        if found:
+            vis_pub = found[0]
     published_at, published_text, pmethod = _machine_date(meta, _MACHINE_PUBLISHED, "datepublished", tz, now)
     if published_at is not None:
         published_at = resolve_z_trap(published_text, published_at, vis_pub, tz)
     elif vis_pub is not None and is_plausible(vis_pub.value, now):
-        published_at, published_text, pmethod = vis_pub.value, _txt(vis_pub.text), "visible"
+        published_at, published_text = vis_pub.value, _txt(vis_pub.text)
+        pmethod = tmethod if tf.date else "visible"
     else:
         url_day = date_from_url(url)
         if url_day is not None:
@@ -499,6 +521,8 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
         credit = _txt(match_credit(cleaned.pop().text))
         methods["credit"] = "visible"
         break
+    if credit is None and tf.credit:
+        credit, methods["credit"] = _txt(tf.credit), tmethod
     if credit is None:
         credit = _credit_outside(root, container, cleaned)
         if credit:
@@ -525,6 +549,8 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
                 ld_authors = [_txt(found[1])]
                 methods["authors"] = "opengraph" if key.startswith("article:") else "meta"
                 break
+    if tf.authors:
+        ld_authors, methods["authors"] = [_txt(a) for a in tf.authors], tmethod
     if not ld_authors and authors:
         methods["authors"] = "visible"
     final_authors: list[str] = []
@@ -537,6 +563,8 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
                 or "|" in name or name.startswith("(") or match_credit(name)):
             continue  # the site or an agency, not a person
         final_authors.append(name)
+    if not final_authors:
+        methods.pop("authors", None)  # only the publisher or an agency was named
 
     section = None
     ld_section = meta.ld("articlesection")

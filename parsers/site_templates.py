@@ -1,0 +1,149 @@
+"""Site templates: CSS selectors for one site or one CMS, versioned by date.
+
+A template names the elements that hold a page's title, kicker, lead, visible date, body,
+credit and authors, and the elements to drop from the body. It applies to a page when the
+source names it (`SiteContext.template`), or when the page's host is one of its `hosts`, or
+when one of its `fingerprints` (CSS selectors, e.g. a CMS's generator meta tag) matches. Each
+version is valid from `valid_from` until `valid_until` (exclusive): a page fetched before a
+redesign is read with the template of its time.
+
+Selectors are compiled once (lxml + cssselect) when the templates are loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from lxml import etree
+from lxml.cssselect import CSSSelector
+
+from parsers.text import clean_text
+from parsers.urls import registrable_host
+
+__all__ = ["SiteTemplate", "TemplateFields", "template_from_dict", "select_template", "apply_template",
+           "FIELDS"]
+
+#: The fields a template may give a selector for.
+FIELDS = ("title", "kicker", "lead", "date", "body", "credit", "authors")
+
+
+@dataclass(frozen=True)
+class SiteTemplate:
+    """One version of a site's or CMS's template (see the module doc)."""
+
+    name: str
+    hosts: tuple[str, ...] = ()
+    fingerprints: tuple[str, ...] = ()
+    valid_from: date | None = None
+    valid_until: date | None = None
+    selectors: dict[str, str] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+    fixtures: tuple[str, ...] = ()
+    source: str = ""
+    _compiled: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def css(self, selector: str) -> CSSSelector:
+        if selector not in self._compiled:
+            self._compiled[selector] = CSSSelector(selector)
+        return self._compiled[selector]
+
+    def valid_at(self, when: date) -> bool:
+        return ((self.valid_from is None or self.valid_from <= when)
+                and (self.valid_until is None or when < self.valid_until))
+
+    def matches(self, url: str, root: etree._Element) -> bool:
+        host = registrable_host(url)
+        if any(host == registrable_host("http://" + h) for h in self.hosts):
+            return True
+        return any(self.css(sel)(root) for sel in self.fingerprints)
+
+
+def _day(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def template_from_dict(data: dict, source: str = "") -> SiteTemplate:
+    """Build (and check) a template from its YAML mapping; unknown keys are an error."""
+    known = {"name", "description", "hosts", "fingerprints", "valid_from", "valid_until",
+             "selectors", "drop", "fixtures"}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{source}: unknown template keys {sorted(unknown)}")
+    selectors = dict(data.get("selectors") or {})
+    bad = set(selectors) - set(FIELDS)
+    if bad:
+        raise ValueError(f"{source}: unknown selector fields {sorted(bad)}")
+    tpl = SiteTemplate(
+        name=str(data["name"]),
+        hosts=tuple(data.get("hosts") or ()),
+        fingerprints=tuple(data.get("fingerprints") or ()),
+        valid_from=_day(data.get("valid_from")),
+        valid_until=_day(data.get("valid_until")),
+        selectors=selectors,
+        drop=tuple(data.get("drop") or ()),
+        fixtures=tuple(data.get("fixtures") or ()),
+        source=source,
+    )
+    for sel in (*selectors.values(), *tpl.drop, *tpl.fingerprints):
+        tpl.css(sel)  # compile now: a bad selector fails at load time, not on a page
+    return tpl
+
+
+def select_template(templates: tuple[SiteTemplate, ...], url: str, root: etree._Element,
+                    requested: str | None, when: date) -> SiteTemplate | None:
+    """The template for a page fetched on `when`: the one the source names ("none" turns
+    templates off), else the first whose host or fingerprint matches; only versions valid
+    on `when` are considered."""
+    if requested == "none":
+        return None
+    valid = [t for t in templates if t.valid_at(when)]
+    if requested:
+        named = [t for t in valid if t.name == requested]
+        if named:
+            return named[0]
+    for tpl in valid:
+        if tpl.matches(url, root):
+            return tpl
+    return None
+
+
+@dataclass
+class TemplateFields:
+    """What a template found on a page. A field is None when the template has no selector
+    for it; "" when the selector matched an empty slot (e.g. an empty kicker) or nothing."""
+
+    title: str | None = None
+    kicker: str | None = None
+    lead: str | None = None
+    date: str | None = None
+    body: etree._Element | None = None
+    credit: str | None = None
+    authors: list[str] | None = None
+    drop: set = field(default_factory=set)
+
+
+def apply_template(tpl: SiteTemplate, root: etree._Element) -> TemplateFields:
+    """Run the template's selectors on the page (first match of each; all matches for authors)."""
+    out = TemplateFields()
+    for name in ("title", "kicker", "lead", "date", "credit"):
+        sel = tpl.selectors.get(name)
+        if sel:
+            found = tpl.css(sel)(root)
+            setattr(out, name, clean_text(found[0].text_content()) if found else "")
+    if tpl.selectors.get("body"):
+        found = tpl.css(tpl.selectors["body"])(root)
+        out.body = found[0] if found else None
+    if tpl.selectors.get("authors"):
+        out.authors = [t for t in (clean_text(e.text_content()) for e in tpl.css(tpl.selectors["authors"])(root)) if t]
+    for sel in tpl.drop:
+        for el in tpl.css(sel)(root):
+            out.drop.update(el.iter())
+    return out
