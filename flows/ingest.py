@@ -25,6 +25,7 @@ from flows.progress import report
 from flows.settings import Settings
 from flows.stages import Discovered, Parsed, discover, fetch_pages, parse_pages
 from flows.summary import RunSummary
+from parsers import canonicalize_url
 from warehouse import LoadResult, PageFailure, Warehouse
 
 __all__ = ["ingest"]
@@ -53,8 +54,12 @@ def discover_task(sources: Sequence[Source], settings: Settings) -> _Timed:
 def frontier_task(discovered: Discovered, warehouse: Warehouse, cap: int) -> _Timed:
     def new_urls() -> dict[str, list[str]]:
         every = [u for urls in discovered.urls.values() for u in urls]
-        known = warehouse.known_urls(every)
-        return {name: [u for u in urls if u not in known][:cap] for name, urls in discovered.urls.items()}
+        keys = {u: canonicalize_url(u) for u in every}  # the folded key (www/m./amp variants)
+        known = warehouse.known_urls(every + list(keys.values()))
+        return {
+            name: [u for u in urls if u not in known and keys[u] not in known][:cap]
+            for name, urls in discovered.urls.items()
+        }
 
     return _timed(new_urls)
 

@@ -68,7 +68,7 @@ def discover(sources: Sequence[Source], settings: Settings) -> Discovered:
             )
             continue
         for entry in entries:
-            url = canonicalize_url(entry.url)
+            url = canonicalize_url(entry.url, fold_variants=False)  # an address to fetch
             if url not in seen[source]:
                 seen[source].add(url)
                 result.urls[source].append(url)

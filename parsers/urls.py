@@ -24,6 +24,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "/:@!$'()*+,;-._~?"
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+# Host prefixes of the same site's mobile and AMP editions (and www): one dedup key for all.
+_VARIANT_HOST = re.compile(r"^(?:www\d*|m|mobile|amp)\.(?=[^.]+\.[^.]+)")
+# An /amp segment at the start or the end of the path.
+_AMP_PATH = re.compile(r"^/amp(/.*)$|(?<=.)/amp$")
 
 
 def _norm_component(part: str, safe: str) -> str:
@@ -46,7 +50,7 @@ def _is_tracking(name: str) -> bool:
     return lowered.startswith("utm_") or lowered in TRACKING_PARAMS
 
 
-def canonicalize_url(url: str) -> str:
+def canonicalize_url(url: str, *, fold_variants: bool = True) -> str:
     """Canonical form of a URL, for dedup keys. Idempotent. Steps:
 
     - trim whitespace; lowercase scheme and host (IDNA hosts kept as given, lowercased);
@@ -58,12 +62,19 @@ def canonicalize_url(url: str) -> str:
     - sort the remaining parameters (by name, then value; blank values kept);
     - normalise percent-encoding: decode what need not be encoded, encode non-ASCII as
       UTF-8 with upper-case hex, so an Arabic path and its percent-encoded form are equal;
-    - remove a trailing slash on a non-root path; an empty path becomes ``/``.
+    - remove a trailing slash on a non-root path; an empty path becomes ``/``;
+    - fold the variants of one page: a ``www.``, ``m.``, ``mobile.`` or ``amp.`` host prefix is
+      dropped (the result is a dedup key, not always a fetchable address: the fetched URL is kept
+      beside it), and AMP paths lose their marker (``/amp/…``, ``…/amp``, ``….amp.html``,
+      ``outputType=amp``). With ``fold_variants=False`` this step is skipped: the result is
+      then a clean address to fetch.
     """
     url = url.strip()
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if fold_variants:
+        host = _VARIANT_HOST.sub("", host)
     port = parts.port if parts.port is not None else None
     netloc = host
     if parts.username or parts.password:
@@ -77,6 +88,14 @@ def canonicalize_url(url: str) -> str:
     path = re.sub(r"/{2,}", "/", path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
+    while fold_variants:  # both markers may be present: strip until nothing changes
+        stripped = _AMP_PATH.sub(lambda m: m.group(1) if m.group(1) is not None else "", path)
+        stripped = stripped.replace(".amp.html", ".html")
+        if len(stripped) > 1 and stripped.endswith("/"):
+            stripped = stripped.rstrip("/") or "/"
+        if stripped == path:
+            break
+        path = stripped
     params = []
     for pair in parts.query.split("&"):
         if not pair:
@@ -84,6 +103,8 @@ def canonicalize_url(url: str) -> str:
         name, _, value = pair.partition("=")
         name_n = _norm_component(name.replace("+", " "), _QUERY_SAFE)
         if _is_tracking(unquote(name_n)):
+            continue
+        if fold_variants and unquote(name_n).lower() == "outputtype" and unquote(value).lower() == "amp":
             continue
         value_n = _norm_component(value.replace("+", " "), _QUERY_SAFE)
         params.append((name_n, value_n, "=" in pair))

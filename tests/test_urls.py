@@ -69,3 +69,50 @@ def test_tracking_params_never_survive(params, tracked) -> None:
 def test_param_order_does_not_matter(params) -> None:
     url = "https://e.com/x?" + "&".join(f"{k}={v}" for k, v in params)
     assert canonicalize_url(url) == "https://e.com/x?a=1&b=2&c=3"
+
+
+def test_mobile_amp_and_www_variants_share_one_key() -> None:
+    variants = [
+        "https://www.example.com/news/2024/04/27/story",
+        "https://m.example.com/news/2024/04/27/story",
+        "https://amp.example.com/news/2024/04/27/story",
+        "https://example.com/amp/news/2024/04/27/story",
+        "https://example.com/news/2024/04/27/story/amp",
+        "https://example.com/news/2024/04/27/story?outputType=amp",
+    ]
+    assert {canonicalize_url(u) for u in variants} == {"https://example.com/news/2024/04/27/story"}
+
+
+def test_amp_html_suffix_is_folded() -> None:
+    assert canonicalize_url("https://e.com/a/b.amp.html") == "https://e.com/a/b.html"
+
+
+def _dev_set_urls() -> list[str]:
+    import json
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    return sorted({json.loads(p.read_text(encoding="utf-8"))["url"] for p in fixtures.glob("*-dev/**/*.json")})
+
+
+def test_no_two_articles_of_the_dev_set_share_a_canonical_url() -> None:
+    urls = _dev_set_urls()
+    assert len(urls) >= 9
+    assert len({canonicalize_url(u) for u in urls}) == len(urls)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["", "www.", "m.", "amp."]),
+    st.lists(st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=8), min_size=1, max_size=4),
+    st.sampled_from(["", "/amp", "/"]),
+)
+def test_variants_of_dev_shaped_urls_are_idempotent(prefix: str, segments: list[str], suffix: str) -> None:
+    url = f"https://{prefix}news.example.org/" + "/".join(segments) + suffix
+    once = canonicalize_url(url)
+    assert canonicalize_url(once) == once
+
+
+def test_without_folding_the_host_and_amp_marker_stay_fetchable() -> None:
+    url = "https://m.example.com/news/1/amp?utm_source=x#top"
+    assert canonicalize_url(url, fold_variants=False) == "https://m.example.com/news/1/amp"
