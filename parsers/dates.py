@@ -6,7 +6,8 @@ Egyptian/Gulf month names and Arabic-Indic digits, but not the Levantine (كان
 Maghrebi (جانفي، فيفري… / يوليوز، غشت…) families, and silently reads the Jalali year 1399 as
 Gregorian unless it is told the calendar; it also costs milliseconds per call. The month
 tables below are small, exact and fast. The Jalali → Gregorian arithmetic is left to
-`jdatetime` (a well-kept library) instead of hand-written calendar code.
+`jdatetime`, and the lunar Hijri → Gregorian conversion to `hijridate` (the Umm al-Qura
+calendar, the one Gulf sites print), instead of hand-written calendar code.
 
 Every function returns timezone-aware UTC datetimes. A date without a zone is read in the
 source's IANA `tz` (UTC when none is given). Nothing here reads a clock unless `now` is left
@@ -21,6 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import jdatetime
+from hijridate import Hijri
 
 __all__ = [
     "ParsedDate",
@@ -34,6 +36,7 @@ __all__ = [
     "to_ascii_digits",
     "MONTHS",
     "JALALI_MONTHS",
+    "HIJRI_MONTHS",
 ]
 
 UTC = timezone.utc
@@ -86,6 +89,14 @@ _JALALI_NAMES: dict[int, tuple[str, ...]] = {
     5: ("مرداد", "امرداد"), 6: ("شهریور",), 7: ("مهر",), 8: ("آبان",), 9: ("آذر",),
     10: ("دی",), 11: ("بهمن",), 12: ("اسفند",),
 }
+_HIJRI_NAMES: dict[int, tuple[str, ...]] = {
+    1: ("محرم",), 2: ("صفر",), 3: ("ربيع الأول", "ربيع الاول", "ربيع أول"),
+    4: ("ربيع الثاني", "ربيع الآخر", "ربيع الاخر", "ربيع ثاني"),
+    5: ("جمادى الأولى", "جمادى الاولى", "جمادى الأول", "جمادي الاولي", "جمادى أولى"),
+    6: ("جمادى الآخرة", "جمادى الاخرة", "جمادى الثانية", "جمادى الآخر", "جمادى ثانية"),
+    7: ("رجب",), 8: ("شعبان",), 9: ("رمضان",), 10: ("شوال",),
+    11: ("ذو القعدة", "ذي القعدة"), 12: ("ذو الحجة", "ذي الحجة"),
+}
 #: folded month name → month number (Gregorian families and English).
 MONTHS: dict[str, int] = {
     _fold(name): num
@@ -103,9 +114,14 @@ def _alternation(names: list[str]) -> str:
     return "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted(names, key=len, reverse=True))
 
 
+#: folded lunar Hijri month name → month number.
+HIJRI_MONTHS: dict[str, int] = {
+    _fold(name): num for num, names in _HIJRI_NAMES.items() for name in names
+}
 _GREG_ALT = _alternation(list(MONTHS))
+_HIJ_ALT = _alternation(list(HIJRI_MONTHS))
 _JAL_ALT = _alternation(list(JALALI_MONTHS))
-_ANY_MONTH = f"(?:{_GREG_ALT}|{_JAL_ALT})"
+_ANY_MONTH = f"(?:{_HIJ_ALT}|{_GREG_ALT}|{_JAL_ALT})"
 # Word boundaries that work for Arabic letters: not preceded/followed by a letter.
 _NB = r"(?<![^\W\d_])"
 _NA = r"(?![^\W\d_])"
@@ -132,7 +148,7 @@ _ISO = re.compile(
     r"(?:\s*[T ]\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?)?"
     r"\s*(?P<tz>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
-_HIJRI_SUFFIX = re.compile(r"^\s*(?:هـ|ه\b|ھ)")
+_HIJRI_SUFFIX = re.compile(r"^\s*(?:هـ|ه(?![^\W\d_])|ھ)")
 
 
 @dataclass(frozen=True)
@@ -173,11 +189,15 @@ def _offset(text: str) -> timezone | None:
 
 
 def _gregorian(year: int, month: int, day: int, calendar: str) -> date | None:
+    """A day of the "gregorian", "jalali" (Solar Hijri) or "hijri" (lunar, Umm al-Qura)
+    calendar as a Gregorian date; None when it does not exist (or is out of range)."""
     try:
         if calendar == "jalali":
             return jdatetime.date(year, month, day).togregorian()
+        if calendar == "hijri":
+            return Hijri(year, month, day).to_gregorian()
         return date(year, month, day)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
 
 
@@ -256,7 +276,8 @@ def find_dates(text: str, tz: str | None = None) -> list[ParsedDate]:
     """Every date written in `text`, in order of appearance: "07 أكتوبر 2020 - 12:09 م",
     "28 آب/اغسطس 2013", "۲۹ بهمن ۱۳۹۸ - ۰۶:۵۵", "November 9, 2020", "2024-04-27 08:30",
     "17.03.2020", "۱۳۹۹/۰۲/۲۱ - ۱۸:۵۹". Numeric dates are day-first unless the year leads;
-    a year before 1500 is Solar Hijri; a year followed by هـ (lunar Hijri) is skipped."""
+    a year before 1500 is Solar Hijri unless a lunar Hijri month name (رمضان, شوال...) or the
+    هـ mark says lunar Hijri, which is converted with the Umm al-Qura calendar."""
     if not text:
         return []
     folded = _fold(text)
@@ -268,8 +289,10 @@ def find_dates(text: str, tz: str | None = None) -> list[ParsedDate]:
         return any(a < e and s < b for s, e in taken)
 
     def add(m: re.Match, y: int, mo: int, d: int, calendar: str) -> None:
-        if overlaps(m.start(), m.end()) or _HIJRI_SUFFIX.match(folded[m.end():]):
+        if overlaps(m.start(), m.end()):
             return
+        if _HIJRI_SUFFIX.match(folded[m.end():]) and calendar != "jalali":
+            calendar = "hijri"  # "11/10/1441 هـ": a numeric date marked lunar Hijri
         if calendar == "gregorian" and y < 1500:
             calendar = "jalali"
         day = _gregorian(y, mo, d, calendar)
@@ -289,7 +312,9 @@ def find_dates(text: str, tz: str | None = None) -> list[ParsedDate]:
 
     for m in _DAY_MONTH_YEAR.finditer(folded):
         name = re.sub(r"\s+", " ", m["mon"].lower())
-        if name in JALALI_MONTHS and (int(m["y"]) < 1500 or name not in MONTHS):
+        if name in HIJRI_MONTHS:
+            add(m, int(m["y"]), HIJRI_MONTHS[name], int(m["d"]), "hijri")
+        elif name in JALALI_MONTHS and (int(m["y"]) < 1500 or name not in MONTHS):
             add(m, int(m["y"]), JALALI_MONTHS[name], int(m["d"]), "jalali")
         elif name in MONTHS:
             add(m, int(m["y"]), MONTHS[name], int(m["d"]), "gregorian")
