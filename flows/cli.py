@@ -213,5 +213,63 @@ def demo(
     console.print(f'  akhbar sql --database {database} "{SAMPLE_QUERY}"', markup=False, highlight=False)
 
 
+@app.command()
+def parse(
+    files: Annotated[list[str], typer.Argument(help="HTML files (.gz is read too); '-' reads standard input.")],
+    url: Annotated[Optional[str], typer.Option("--url", help="The page's URL (default: file:// path of the file).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per page.")] = False,
+    timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA zone for dates without one.")] = None,
+    template: Annotated[Optional[str], typer.Option("--template", help="Site template to use ('none': no template).")] = None,
+) -> None:
+    """Extract the article of saved pages and print every field with the method that won."""
+    import gzip as _gzip
+
+    from parsers import ExtractionError, SiteContext, extract
+
+    context = SiteContext(timezone=timezone, template=template)
+    failed = False
+    for name in files:
+        if name == "-":
+            data, page_url = sys.stdin.buffer.read(), url or "stdin:"
+        else:
+            path = Path(name)
+            if not path.is_file():
+                _err().print(f"{name}: no such file", markup=False)
+                failed = True
+                continue
+            data = path.read_bytes()
+            page_url = url or path.resolve().as_uri()
+        if data[:2] == b"\x1f\x8b":
+            data = _gzip.decompress(data)
+        try:
+            article = extract(data, page_url, context)
+        except ExtractionError as exc:
+            _err().print(f"{name}: no article ({exc})", markup=False)
+            failed = True
+            continue
+        record = article.to_dict()
+        if as_json:
+            typer.echo(json.dumps({"file": name, **record}, ensure_ascii=False))
+            continue
+        table = Table(title=name, show_lines=False)
+        table.add_column("field")
+        table.add_column("value", overflow="fold")
+        table.add_column("method")
+        for key in ("title", "kicker", "lead", "published_at", "published_text", "modified_at", "credit",
+                    "authors", "language", "section", "tags", "image", "canonical_url"):
+            value = record[key]
+            if isinstance(value, list):
+                value = ", ".join(value)
+            method_key = {"published_text": "published_at"}.get(key, key)
+            table.add_row(key, "" if value in (None, "") else str(value), record["methods"].get(method_key, ""))
+        body = "\n".join(("## " if b.kind == "subheading" else "• " if b.kind == "list_item" else "") + b.text
+                         for b in article.body)
+        table.add_row("body", body, record["methods"].get("body", ""))
+        table.add_row("parser_version", article.parser_version, "")
+        _out().print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
