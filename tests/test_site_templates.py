@@ -1,0 +1,82 @@
+"""Site templates: every shipped template has a fixture page it parses; selection by name,
+host, CMS fingerprint and date version."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from parsers import SiteContext, extract
+from parsers.site_templates import select_template, template_from_dict
+from parsers.template_data import load_templates
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = load_templates()
+
+
+def test_templates_load() -> None:
+    assert {t.name for t in TEMPLATES} >= {"nastooh", "yjc"}
+
+
+@pytest.mark.parametrize("tpl", TEMPLATES, ids=[f"{t.name}@{t.valid_from}" for t in TEMPLATES])
+def test_every_template_has_a_fixture_page_it_parses(tpl) -> None:
+    assert tpl.fixtures, f"{tpl.source}: template {tpl.name} has no fixture page"
+    for rel in tpl.fixtures:
+        page = ROOT / rel
+        assert page.is_file(), f"{tpl.source}: fixture {rel} is missing"
+        data = gzip.decompress(page.read_bytes()) if page.suffix == ".gz" else page.read_bytes()
+        when = tpl.valid_until or date(2026, 1, 1)
+        now = datetime(when.year, when.month, when.day, tzinfo=timezone.utc)
+        article = extract(data, "https://unknown.example/news/1", SiteContext(template=tpl.name), now=now)
+        assert article.methods.get("title") == f"template:{tpl.name}"
+        assert article.methods.get("body") == f"template:{tpl.name}"
+        assert article.title and len(article.body) >= 3
+
+
+def _page(html: str):
+    return lxml.html.document_fromstring(html)
+
+
+def test_cms_fingerprint_selects_the_template_on_any_host() -> None:
+    root = _page('<html><head><meta name="generator" content="www.nastooh.ir"></head><body></body></html>')
+    tpl = select_template(TEMPLATES, "https://some-other-agency.ir/news/1", root, None, date(2024, 1, 1))
+    assert tpl is not None and tpl.name == "nastooh"
+
+
+def test_none_turns_templates_off_and_unknown_pages_get_none() -> None:
+    root = _page('<html><head><meta name="generator" content="www.nastooh.ir"></head><body></body></html>')
+    assert select_template(TEMPLATES, "https://www.khabaronline.ir/news/1", root, "none", date(2024, 1, 1)) is None
+    assert select_template(TEMPLATES, "https://example.com/a", _page("<p>x</p>"), None, date(2024, 1, 1)) is None
+
+
+def test_versions_by_date() -> None:
+    old = template_from_dict({"name": "site", "hosts": ["example.com"], "valid_until": "2023-06-01",
+                              "selectors": {"title": "h1.old"}, "fixtures": ["x"]})
+    new = template_from_dict({"name": "site", "hosts": ["example.com"], "valid_from": "2023-06-01",
+                              "selectors": {"title": "h1.new"}, "fixtures": ["x"]})
+    root = _page("<p>x</p>")
+    assert select_template((old, new), "https://example.com/a", root, None, date(2023, 5, 31)) is old
+    assert select_template((old, new), "https://example.com/a", root, None, date(2023, 6, 1)) is new
+    assert select_template((old, new), "https://example.com/a", root, "site", date(2020, 1, 1)) is old
+
+
+def test_a_page_before_a_redesign_parses_with_the_template_of_its_time() -> None:
+    html = ('<html><body><h1 class="old">Old headline here</h1><h2 class="new">New headline here</h2>'
+            '<div class="text">' + "<p>" + "A sentence of the story text. " * 5 + "</p>" * 1 + "</div></body></html>")
+    old = template_from_dict({"name": "s", "hosts": ["example.com"], "valid_until": "2023-06-01",
+                              "selectors": {"title": "h1.old"}})
+    new = template_from_dict({"name": "s", "hosts": ["example.com"], "valid_from": "2023-06-01",
+                              "selectors": {"title": "h2.new"}})
+    root = _page(html)
+    assert select_template((old, new), "https://example.com/a", root, None, date(2022, 1, 1)).selectors["title"] == "h1.old"
+
+
+def test_bad_template_is_rejected_at_load() -> None:
+    with pytest.raises(ValueError):
+        template_from_dict({"name": "x", "selectors": {"headline": "h1"}})
+    with pytest.raises(ValueError):
+        template_from_dict({"name": "x", "colour": "red"})
