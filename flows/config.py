@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, ValidationErr
 
 from flows.settings import Settings
 from parsers import SiteContext
+from warehouse import SourceRecord
 
 __all__ = ["ConfigError", "ListingPage", "Source", "Config", "load_config"]
 
@@ -103,6 +104,9 @@ class Source(BaseModel):
     revisit_after_hours: float | None = Field(None, gt=0)
     template: str | None = None
     country: str | None = None
+    #: names the outlet is credited as in other outlets' credit lines («الوفاق», "Al-Wefaq"):
+    #: a story cluster prefers as its representative the outlet that the copies credit
+    aliases: tuple[str, ...] = ()
 
     @field_validator("sitemaps")
     @classmethod
@@ -151,6 +155,10 @@ class Source(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA timezone {value!r}") from None
         return value
+
+    def warehouse_record(self) -> SourceRecord:
+        """What the warehouse keeps of this source (its `sources` table)."""
+        return SourceRecord(self.name, self.homepage, self.language, self.timezone, self.country, self.aliases)
 
     def site_context(self) -> SiteContext:
         """What the pure parser may know about this source."""

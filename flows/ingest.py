@@ -109,6 +109,7 @@ def ingest(
         dedup_window_days=settings.dedup_window_days,
     )
     warehouse.migrate()
+    warehouse.upsert_sources([s.warehouse_record() for s in selected])
 
     run_id = uuid.uuid4().hex
     names = [s.name for s in selected]

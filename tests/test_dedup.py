@@ -137,3 +137,25 @@ def test_short_bodies_get_no_signature_and_are_never_near_copies():
 def test_signatures_see_through_spelling_variants():
     text = " ".join(SEED)
     assert similarity(minhash_signature(text), minhash_signature(persianise(text).replace("،", ","))) == 1.0
+
+
+def test_the_representative_prefers_the_outlet_the_copies_credit(warehouse):
+    from warehouse import SourceRecord
+
+    warehouse.upsert_sources([
+        SourceRecord("wefaq", "https://wefaq.example/", "ar", "Asia/Tehran", aliases=("الوفاق", "Al-Wefaq")),
+        SourceRecord("digest", "https://digest.example/", "ar", "Asia/Beirut"),
+    ])
+    early_copy = replace(story("digest", 1, SEED[:-1], published_hour=3), credit="المصدر: الوفاق/وكالات")
+    load(warehouse, early_copy, story("wefaq", 1, SEED, published_hour=5))
+    (rep_source, credited), = rows(
+        warehouse, "SELECT representative_source, representative_is_credited FROM story_clusters WHERE size > 1")
+    assert (rep_source, credited) == ("wefaq", True)
+
+
+def test_sources_are_recorded_and_updated_in_place(warehouse):
+    from warehouse import SourceRecord
+
+    warehouse.upsert_sources([SourceRecord("wefaq", "https://wefaq.example/", "ar", "Asia/Tehran")])
+    warehouse.upsert_sources([SourceRecord("wefaq", "https://wefaq.example/", "ar", "Asia/Tehran", aliases=("الوفاق",))])
+    assert rows(warehouse, "SELECT name, aliases FROM sources") == [("wefaq", ["الوفاق"])]

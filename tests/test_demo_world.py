@@ -69,7 +69,8 @@ def test_sources_shape_and_yaml(world, tmp_path):
     assert {"alwefaq", "youm7", "khabaronline", "lbcgroup", "wakalat-digest", "faulty"} <= set(world.sites)
     ports = set()
     for s in sources:
-        assert set(s) == {"name", "homepage", "language", "timezone", "feeds", "allow_private_addresses"}
+        required = {"name", "homepage", "language", "timezone", "feeds", "allow_private_addresses"}
+        assert required <= set(s) <= required | {"aliases"}
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", s["homepage"])
         assert s["feeds"] == [s["homepage"] + "rss.xml"]
         assert s["allow_private_addresses"] is True
@@ -77,6 +78,7 @@ def test_sources_shape_and_yaml(world, tmp_path):
     assert len(ports) == len(sources)  # each site its own origin
     by_name = {s["name"]: s for s in sources}
     assert (by_name["alwefaq"]["language"], by_name["alwefaq"]["timezone"]) == ("ar", "Asia/Tehran")
+    assert by_name["alwefaq"]["aliases"] == ["الوفاق"]
     assert (by_name["khabaronline"]["language"], by_name["khabaronline"]["timezone"]) == ("fa", "Asia/Tehran")
     assert by_name["youm7"]["timezone"] == "Africa/Cairo"
     path = tmp_path / "sources.yaml"

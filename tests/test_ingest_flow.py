@@ -128,3 +128,12 @@ def test_a_bad_sources_file_fails_the_flow_before_anything_is_fetched(prefect_ha
     with pytest.raises(ConfigError, match="homepage"):
         ingest(config=str(config), database=str(tmp_path / "w.duckdb"))
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_the_agency_story_forms_one_cluster_led_by_the_credited_outlet(runs):
+    (size, outlets, rep, credited), = q(
+        runs,
+        "SELECT size, outlets, representative_source, representative_is_credited FROM story_clusters "
+        "WHERE size > 1",
+    )
+    assert (size, outlets, rep, credited) == (2, ["alwefaq", "wakalat-digest"], "alwefaq", True)

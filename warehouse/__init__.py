@@ -7,7 +7,7 @@ Exceptions (all subclasses of `WarehouseError`):
 
 from warehouse.connection import WarehouseBusy, WarehouseError, WarehouseMissing
 from warehouse.query import QueryResult, run_query
-from warehouse.records import ArchivedPage, FetchRecord, LoadItem, LoadResult, PageFailure, RobotsRecord, Validators
+from warehouse.records import ArchivedPage, FetchRecord, LoadItem, LoadResult, PageFailure, RobotsRecord, SourceRecord, Validators
 from warehouse.store import Warehouse
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Validators",
     "RobotsRecord",
     "ArchivedPage",
+    "SourceRecord",
     "QueryResult",
     "run_query",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from parsers import Article
 
-__all__ = ["PageFailure", "LoadItem", "LoadResult", "Decision", "FetchRecord", "Validators", "RobotsRecord", "ArchivedPage"]
+__all__ = ["PageFailure", "LoadItem", "LoadResult", "Decision", "FetchRecord", "Validators", "RobotsRecord", "ArchivedPage", "SourceRecord"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,18 @@ class PageFailure:
     occurred_at: datetime
     status_code: int | None = None
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """A configured source as the warehouse keeps it."""
+
+    name: str
+    homepage: str
+    language: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from warehouse.records import (
     LoadResult,
     PageFailure,
     RobotsRecord,
+    SourceRecord,
     Validators,
 )
 
@@ -79,6 +80,31 @@ class Warehouse:
                 "UPDATE runs SET finished_at = ?, status = ?, stats = ? WHERE run_id = ?",
                 [_utc_now(), status, json.dumps(stats, ensure_ascii=False), run_id],
             )
+
+    # -- sources ------------------------------------------------------------------------
+    def upsert_sources(self, sources: Sequence[SourceRecord]) -> None:
+        """Record the configured sources (name, homepage, language, timezone, aliases)."""
+        if not sources:
+            return
+        table = pa.table(
+            {
+                "name": [s.name for s in sources],
+                "homepage": [s.homepage for s in sources],
+                "language": [s.language for s in sources],
+                "timezone": [s.timezone for s in sources],
+                "country": [s.country for s in sources],
+                "aliases": pa.array([list(s.aliases) for s in sources], pa.list_(pa.string())),
+                "updated_at": pa.array([_utc_now()] * len(sources), _TS),
+            }
+        )
+        with open_writer(self.path, self.lock_timeout) as con:
+            con.register("batch_sources", table)
+            con.execute(
+                "INSERT INTO sources BY NAME SELECT * FROM batch_sources ON CONFLICT (name) DO UPDATE SET "
+                "homepage = excluded.homepage, language = excluded.language, timezone = excluded.timezone, "
+                "country = excluded.country, aliases = excluded.aliases, updated_at = excluded.updated_at"
+            )
+            con.unregister("batch_sources")
 
     # -- frontier -----------------------------------------------------------------------
     def known_urls(self, urls: Sequence[str]) -> set[str]:

@@ -104,8 +104,10 @@ class Site:
         timezone: str,
         description: str = "",
         latency: float = 0.0,
+        aliases: tuple[str, ...] = (),
     ) -> None:
         self.name = name
+        self.aliases = aliases
         self.title = title
         self.language = language
         self.timezone = timezone
@@ -220,6 +222,7 @@ class Site:
             "timezone": self.timezone,
             "feeds": [self.base_url + "/rss.xml"],
             "allow_private_addresses": True,
+            **({"aliases": list(self.aliases)} if self.aliases else {}),
         }
 
 
@@ -526,6 +529,7 @@ def _alwefaq_site() -> _StaticSite:
         "alwefaq",
         pages,
         title="الوفاق",
+        aliases=("الوفاق",),
         description="صحيفة الوفاق (موقع تجريبي محلي لـ akhbar)",
         language="ar",
         timezone="Asia/Tehran",
