@@ -226,49 +226,83 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def scale(n: int, tmp: Path, batch: int = 1000) -> dict:
+def _make_batch(n: int, start: int, stop: int, copy_of: dict[int, int]) -> list[LoadItem]:
     world = GeneratedWorld(n_articles=n)
+    items = []
+    for i in range(start, stop):
+        if i in copy_of:  # a planted near copy: last paragraph dropped, an agency credit added
+            paras = world.paragraphs(copy_of[i])[:-1] + ["(وكالات)"]
+        else:
+            paras = world.paragraphs(i)
+        url = f"https://gen.example/{i}"
+        art = Article(url=url, canonical_url=url, title=world.headline(i), source=f"gen-{i % 10}",
+                      body=tuple(Block("paragraph", p) for p in paras),
+                      published_at=NOW - timedelta(minutes=n - i))
+        items.append(LoadItem(art, NOW))
+    return items
+
+
+def _generate_and_prepare(args: tuple[int, int, int, dict[int, int]]) -> tuple[list[LoadItem], list]:
+    from warehouse.dedup import prepare
+
+    items = _make_batch(*args)
+    return items, prepare(items)
+
+
+def scale(n: int, tmp: Path, workers: int, batch: int = 1000) -> dict:
+    """N generated articles through signature, index and clustering. With workers > 0, batches are
+    generated and signed in that many processes while the main process loads the previous one."""
     rng = random.Random(n)
-    wh = Warehouse(tmp / f"scale-{n}.duckdb")
+    copy_of: dict[int, int] = {}
+    originals: list[int] = []
+    for i in range(n):
+        if i >= 100 and rng.random() < 0.10:
+            copy_of[i] = rng.choice(originals)
+        else:
+            originals.append(i)
+    wh = Warehouse(tmp / f"scale-{n}-{workers}.duckdb")
     wh.migrate()
-    planted = caught = 0
-    loaded_as_itself: list[int] = []
+    jobs = [(n, s, min(n, s + batch), {i: j for i, j in copy_of.items() if s <= i < s + batch})
+            for s in range(0, n, batch)]
+    caught = 0
     t0, c0 = time.perf_counter(), time.process_time()
-    for start in range(0, n, batch):
-        items = []
-        for i in range(start, min(n, start + batch)):
-            if i >= 100 and rng.random() < 0.10:  # a planted near copy of an earlier article
-                j = rng.choice(loaded_as_itself)
-                paras = world.paragraphs(j)[:-1] + ["(وكالات)"]  # last paragraph dropped, credit added
-                planted += 1
-            else:
-                paras = world.paragraphs(i)
-                loaded_as_itself.append(i)
-            url = f"https://gen.example/{i}"
-            art = Article(url=url, canonical_url=url, title=world.headline(i), source=f"gen-{i % 10}",
-                          body=tuple(Block("paragraph", p) for p in paras),
-                          published_at=NOW - timedelta(minutes=n - i))
-            items.append(LoadItem(art, NOW))
-        result = wh.upsert_articles(items)
-        caught += sum(1 for d in result.decisions if d.reason == "near_copy")
+    if workers:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            for items, prepared in pool.map(_generate_and_prepare, jobs):
+                result = wh.upsert_articles(items, prepared=prepared)
+                caught += sum(1 for d in result.decisions if d.reason == "near_copy")
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu = children.ru_utime + children.ru_stime
+    else:
+        child_cpu = 0.0
+        for job in jobs:
+            result = wh.upsert_articles(_make_batch(*job))
+            caught += sum(1 for d in result.decisions if d.reason == "near_copy")
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"n": n, "wall": wall, "cpu_ms": 1000 * cpu / n, "planted": planted, "caught": caught, "rss_mb": _rss_mb()}
+    return {"n": n, "wall": wall, "cpu_ms": 1000 * (cpu + child_cpu) / n, "planted": len(copy_of),
+            "caught": caught, "rss_mb": _rss_mb()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--scale", default="10000,30000,100000", help="comma-separated N; empty to skip")
+    parser.add_argument("--workers", type=int, default=2, help="processes that sign batches (0: all in one)")
+    parser.add_argument("--no-quality", action="store_true")
     args = parser.parse_args()
     eval_dir = args.eval_dir if args.eval_dir.exists() else ROOT / "tests" / "fixtures"
     tmp = Path(tempfile.mkdtemp(prefix="akhbar-dedup-"))
-    quality(eval_dir, tmp)
+    if not args.no_quality:
+        quality(eval_dir, tmp)
     sizes = [int(x) for x in args.scale.split(",") if x.strip()]
     if sizes:
-        print("scale (batches of 1,000 through Warehouse.upsert_articles; peak RSS is the process's so far):")
+        print(f"scale (batches of 1,000 through Warehouse.upsert_articles, {args.workers} signing processes; "
+              "CPU includes them; peak RSS is the main process's so far):")
         for n in sizes:
             gc.collect()
-            r = scale(n, tmp)
+            r = scale(n, tmp, args.workers)
             print(f"  N={r['n']:>7,d}  wall {r['wall']:6.1f} s  CPU {r['cpu_ms']:.3f} ms/article  "
                   f"planted {r['planted']:,d} caught {r['caught']:,d}  peak RSS {r['rss_mb']:.0f} MB")
 

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.connection import open_reader, open_writer
-from warehouse.dedup import decide_batch, prepare
+from warehouse.dedup import Prepared, decide_batch, prepare
 from warehouse.near_index import add_signatures, find_candidates
 from warehouse.migrations import apply_migrations
 from warehouse.records import (
@@ -288,7 +288,9 @@ class Warehouse:
         return len(failures)
 
     # -- articles -----------------------------------------------------------------------
-    def upsert_articles(self, items: Sequence[LoadItem], run_id: str | None = None) -> LoadResult:
+    def upsert_articles(
+        self, items: Sequence[LoadItem], run_id: str | None = None, prepared: Sequence[Prepared] | None = None
+    ) -> LoadResult:
         """Deduplicate a batch against itself and the warehouse, then load it in one transaction.
 
         New stories and exact copies (with `duplicate_of` set) get an `articles` row and a
@@ -299,7 +301,8 @@ class Warehouse:
         if not items:
             return result
         wall, cpu = time.perf_counter(), time.thread_time()
-        prepared = prepare(items)  # CPU work (normalising, MinHash) before the file is taken
+        if prepared is None:  # CPU work (normalising, MinHash) before the file is taken; callers
+            prepared = prepare(items)  # with spare cores pass `warehouse.dedup.prepare(items)` made elsewhere
         ids = sorted({p.article_id for p in prepared})
         fps = sorted({p.fingerprint for p in prepared if p.fingerprint})
         keys = sorted({k for p in prepared for k in p.keys})
