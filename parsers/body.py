@@ -9,6 +9,7 @@ Persian ZWNJ, `*` subheading marks, and paragraphs separated only by `<br><br>`.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -116,6 +117,7 @@ def find_container(root: etree._Element, after: etree._Element | None = None) ->
     (the title's h1) is given, containers that end before it are ignored."""
     scores: dict[etree._Element, float] = {}
     order: dict[etree._Element, int] = {}
+    units: list[tuple[int, int, etree._Element]] = []  # (position, text length, element) of every text unit
     junk_cache: dict[etree._Element, bool] = {}
 
     def in_junk(el: etree._Element) -> bool:
@@ -150,6 +152,7 @@ def find_container(root: etree._Element, after: etree._Element | None = None) ->
             continue
         if length < _MIN_UNIT or holder is None or in_junk(el):
             continue
+        units.append((i, length, el))
         scores[holder] = scores.get(holder, 0.0) + length
         parent = holder.getparent()
         if parent is not None:
@@ -171,7 +174,116 @@ def find_container(root: etree._Element, after: etree._Element | None = None) ->
                 score *= 0.3
         if score > best_score:
             best, best_score = el, score
-    return best
+    if best is None:
+        return None
+    return _widen(best, order, units, in_junk)
+
+
+#: How much one character of non-paragraph text (captions, link lists, short fragments)
+#: weighs against one character of paragraph text when a wider container is considered.
+_BAD_WEIGHT = 1.0
+_WIDEN_LEVELS = 6
+_ADDED_LINK_DENSITY = 0.3
+
+
+def _visible_len(el: etree._Element, skip: etree._Element | None = None) -> tuple[int, int]:
+    """(characters of visible text, characters of it inside links) of `el` without the
+    subtree `skip`; furniture (junk tags and classes) left out."""
+    total = links = 0
+    stack = [(el, False)]
+    while stack:
+        node, in_link = stack.pop()
+        if node is not el and is_junk(node):
+            continue
+        in_link = in_link or node.tag == "a"
+        text = node.text
+        if text and not text.isspace():
+            n = len(" ".join(text.split()))
+            total += n
+            if in_link:
+                links += n
+        for child in node:
+            if child is not skip:
+                stack.append((child, in_link))
+            tail = child.tail
+            if tail and not tail.isspace():
+                n = len(" ".join(tail.split()))
+                total += n
+                if in_link:
+                    links += n
+    return total, links
+
+
+def _last_position(el: etree._Element, order: dict) -> int:
+    node = el
+    while True:
+        children = [c for c in node if isinstance(c.tag, str)]
+        if not children:
+            return order.get(node, 0)
+        node = children[-1]
+
+
+def _signature(el: etree._Element) -> tuple[str, frozenset, str, frozenset]:
+    parent = el.getparent()
+    return (el.tag, frozenset((el.get("class") or "").split()),
+            parent.tag if parent is not None else "", frozenset((parent.get("class") or "").split()) if parent is not None else frozenset())
+
+
+def _alike(sig: tuple, known: list[tuple]) -> bool:
+    """A text unit shaped like the container's own paragraphs: same tag and a shared class
+    (or both unclassed); an unclassed unit must also sit in the same kind of parent."""
+    tag, classes, ptag, pclasses = sig
+    for ktag, kclasses, kptag, kpclasses in known:
+        if tag != ktag or (classes or kclasses) and not classes & kclasses:
+            continue
+        if classes or (ptag == kptag and (not (pclasses or kpclasses) or pclasses & kpclasses)):
+            return True
+    return False
+
+
+def _widen(best: etree._Element, order: dict, units: list[tuple[int, int, etree._Element]],
+           in_junk) -> etree._Element:
+    """The story is often split over sibling modules (one wrapper per paragraph or per
+    section), so the best-scoring element holds only part of it. Walk up a few levels and
+    take the ancestor with the most paragraph text net of the other text it adds: only
+    paragraphs shaped like the container's own (same tag and class, `_alike`) count as
+    story text; captions, teasers, link lists and fragments count against, at `_BAD_WEIGHT`
+    per character."""
+    positions = [pos for pos, _, _ in units]
+    first, last = order.get(best, 0), _last_position(best, order)
+    lo, hi = bisect.bisect_left(positions, first), bisect.bisect_right(positions, last)
+    known = list({_signature(el) for _, _, el in units[lo:hi]})
+    if not known:
+        return best
+    cumulative = [0]
+    for _, n, el in units:
+        cumulative.append(cumulative[-1] + (n if _alike(_signature(el), known) else 0))
+
+    def good(el: etree._Element) -> int:
+        lo = bisect.bisect_left(positions, order.get(el, 0))
+        hi = bisect.bisect_right(positions, _last_position(el, order))
+        return cumulative[hi] - cumulative[lo]
+
+    total, links = _visible_len(best)
+    g = max(0, good(best) - links)
+    base = chosen_net = g - _BAD_WEIGHT * max(0, total - g)
+    chosen = best
+    child, node = best, best.getparent()
+    for _ in range(_WIDEN_LEVELS):
+        if node is None or node.tag in ("body", "html") or in_junk(node):
+            break
+        more_total, more_links = _visible_len(node, skip=child)
+        if more_links > max(100, _ADDED_LINK_DENSITY * more_total):
+            break  # what the wider box adds is mostly links: teasers, menus, "more on this"
+        total, links = total + more_total, links + more_links
+        g = max(0, good(node) - links)
+        value = g - _BAD_WEIGHT * max(0, total - g)
+        if value > chosen_net:
+            chosen, chosen_net = node, value
+        child, node = node, node.getparent()
+    if chosen is not best and chosen_net < base + max(100.0, 0.1 * abs(base)):
+        return best
+    return chosen
 
 
 @dataclass

@@ -45,8 +45,11 @@ COUNTRY_TZ = {
     "uk": "Europe/London", "us": "America/New_York", "vn": "Asia/Ho_Chi_Minh", "za": "Africa/Johannesburg",
 }
 BODY_F1 = 0.6
-BODY_BELOW = {"de/ZDF_2024_04_22": 0.15, "kr/HankookIlbo_2026_01_29": 0.0, "uk/Metro_2024_07_17": 0.53,
-              "us/LATimes_2023_06_26": 0.39, "us/Wired_2024_04_28": 0.28}
+BODY_BELOW = {"kr/HankookIlbo_2026_01_29": 0.0, "uk/Metro_2024_07_17": 0.53}
+#: Pages a rule lifted well above BODY_F1: floors just under their measured F1 so that the
+#: rule cannot silently regress (story split over sibling modules: ZDF, LATimes, Wired, SZ).
+BODY_FLOOR = {"de/ZDF_2024_04_22": 0.78, "us/LATimes_2023_06_26": 0.97, "us/Wired_2024_04_28": 0.88,
+              "de/SZ_2024_09_30": 0.93, "pl/Rzeczpospolita_2025_02_02": 0.87}
 TITLE_VARIANT = {
     "ch/SRF_2024_04_15", "cn/People_2024_04_24", "de/MDR_2026_07_08", "de/NTV_2023_04_28",
     "de/NTV_2024_08_05", "de/NTV_2025_12_12", "de/Stern_2023_04_28", "de/Stern_2024_11_05",
@@ -118,7 +121,7 @@ def test_body(page: Path) -> None:
     p = shared / sum(got.values()) if got else 0.0
     r = shared / sum(want.values()) if want else 0.0
     f1 = 2 * p * r / (p + r) if p and r else 0.0
-    assert f1 >= BODY_BELOW.get(_key(page), BODY_F1), f"F1 {f1:.3f} (P {p:.3f} R {r:.3f})"
+    assert f1 >= BODY_BELOW.get(_key(page), BODY_FLOOR.get(_key(page), BODY_F1)), f"F1 {f1:.3f} (P {p:.3f} R {r:.3f})"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=ids)
