@@ -286,6 +286,20 @@ def _widen(best: etree._Element, order: dict, units: list[tuple[int, int, etree.
     return chosen
 
 
+#: Boxes inside the article container that are dropped when most of their text is links:
+#: teaser cards, "more on this topic", related-story lists, tables of contents, tag clouds.
+_BOX_TAGS = frozenset({"div", "section", "ul", "ol", "dl", "table", "header"})
+_BOX_LINK_DENSITY = 0.5
+
+
+def _link_box(el: etree._Element) -> bool:
+    total = len(" ".join(el.text_content().split()))
+    if total == 0:
+        return False
+    links = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
+    return links > _BOX_LINK_DENSITY * total
+
+
 @dataclass
 class Run:
     """A piece of visible text between block boundaries. `bold` is True when all of its
@@ -315,7 +329,7 @@ def container_runs(container: etree._Element, prefix: list[etree._Element] = (),
 
     def walk(el: etree._Element, bold: bool) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
-        if el in skip or is_junk(el):
+        if el in skip or is_junk(el) or (el not in roots and tag in _BOX_TAGS and _link_box(el)):
             if el.tail:
                 buf.append((el.tail, bold_outer[-1]))
             return
@@ -346,6 +360,7 @@ def container_runs(container: etree._Element, prefix: list[etree._Element] = (),
             buf.append((el.tail, bold_outer[-1]))
 
     bold_outer = [False]
+    roots = set(prefix) | {container}
     for el in list(prefix) + [container]:
         walk(el, False)
         flush()
