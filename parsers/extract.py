@@ -192,6 +192,30 @@ def _meta_text(value: Any) -> str:
     return _txt(html_lib.unescape(str(value))) if value is not None else ""
 
 
+def _sections(meta: PageMeta) -> list[str]:
+    """The page's own section names: JSON-LD articleSection, article:section and any meta
+    named like a section or category."""
+    found: list[str] = []
+    ld = meta.ld("articlesection")
+    for value in (ld if isinstance(ld, list) else [ld]):
+        if isinstance(value, str):
+            found.append(value)
+    for key, values in meta.meta.items():
+        if "section" in key or key.endswith("category"):
+            found.extend(values)
+    return [_txt(v) for v in found if v and len(_txt(v)) <= 30]
+
+
+def _strip_section(title: str, sections: list[str]) -> str:
+    """"Headline-정치" / "Headline - Politics": a trailing section name goes."""
+    for section in sections:
+        if section and title.endswith(section) and len(title) > len(section) + 10:
+            head = title[: -len(section)]
+            if re.search(r"[-|–—:]\s*$", head):
+                return head.rstrip(" -|–—:")
+    return title
+
+
 def _title(meta: PageMeta, h1_title: str, h1_kicker: str | None,
            site_names: list[str]) -> tuple[str | None, str | None]:
     """The headline.
@@ -202,6 +226,7 @@ def _title(meta: PageMeta, h1_title: str, h1_kicker: str | None,
     a metadata title (site name stripped) that is a truncated h1 gives way to the h1. With no metadata title,
     the h1; then the `<title>` minus the site name."""
     candidates: list[tuple[str, str]] = []
+    sections = _sections(meta)
     ld = meta.ld("headline", "name")
     if isinstance(ld, str):
         candidates.append((_meta_text(ld), "jsonld"))
@@ -216,7 +241,7 @@ def _title(meta: PageMeta, h1_title: str, h1_kicker: str | None,
             if other != text and _same(other, text) and len(other) < len(text):
                 candidates[i] = (other, method)
     for text, method in candidates:
-        stripped = _strip_site(text, h1_title, site_names)
+        stripped = _strip_section(_strip_site(text, h1_title, site_names), sections)
         if not stripped or len(stripped) > 400:
             continue
         if h1_title:
@@ -228,7 +253,7 @@ def _title(meta: PageMeta, h1_title: str, h1_kicker: str | None,
     if h1_title:
         return h1_title, "h1"
     if meta.title_tag:
-        return _strip_site(_meta_text(meta.title_tag), "", site_names), "title"
+        return _strip_section(_strip_site(_meta_text(meta.title_tag), "", site_names), sections), "title"
     return None, None
 
 
