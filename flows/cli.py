@@ -271,5 +271,46 @@ def parse(
         raise typer.Exit(1)
 
 
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to look for, in any language (Arabic and Persian spellings are matched).")],
+    source: Annotated[Optional[str], typer.Option("--source", "-s", help="Only this source.")] = None,
+    since: Annotated[Optional[datetime], typer.Option(help="Only articles published since (YYYY-MM-DD).", formats=["%Y-%m-%d"])] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Only articles in this language (ISO code); also picks the stemmer.")] = None,
+    limit: Annotated[int, typer.Option(help="How many results.")] = 10,
+    all_copies: Annotated[bool, typer.Option("--all-copies", help="List every copy of a story, not only its best match.")] = False,
+    show_terms: Annotated[bool, typer.Option("--show-terms", help="Print the normalised, stemmed terms looked up (for the search_bm25 SQL macro).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    database: DatabaseOpt = None,
+    config: ConfigOpt = Path("sources.yaml"),
+) -> None:
+    """Full-text search (BM25 over title, lead and body) of the warehouse, best matches first."""
+    from parsers.search_terms import query_terms
+    from warehouse import WarehouseError
+    from warehouse.search_index import search as run_search
+
+    if show_terms:
+        _out().print(json.dumps(query_terms(query, lang), ensure_ascii=False), markup=False)
+    path = _database(database, config)
+    try:
+        hits = run_search(path, query, source=source, since=since, language=lang, limit=limit, all_copies=all_copies)
+    except WarehouseError as exc:
+        _err().print(f"error: {exc}", markup=False)
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(json.dumps([_jsonable(vars(h)) for h in hits], ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table()
+    for column in ("#", "score", "source", "published", "title", "copies", "url"):
+        table.add_column(column, overflow="fold")
+    for rank, hit in enumerate(hits, 1):
+        published = hit.published_at.date().isoformat() if hit.published_at else ""
+        table.add_row(str(rank), f"{hit.score:.2f}", hit.source, published, hit.title or "",
+                      str(hit.cluster_size - 1) if hit.cluster_size > 1 else "", hit.url)
+    console = _out()
+    console.print(table)
+    console.print(f"{len(hits)} result(s)", style="dim")
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from parsers import Article
 from parsers.normalize import body_text_for_matching, fingerprint_of_normalized
+from parsers.search_terms import document_terms
 from parsers.signatures import DEFAULT_PARAMS, SignatureParams, band_keys, minhash_signature, similarity
 from warehouse.records import Decision, LoadItem
 
@@ -59,6 +61,8 @@ class Prepared:
     fingerprint: str | None
     signature: np.ndarray | None
     keys: tuple[int, ...]
+    terms: Counter  # search terms and their frequencies
+    doc_len: int
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,8 @@ class Candidate:
 
 
 def prepare(items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS) -> list[Prepared]:
-    """Ids, content hashes, fingerprints and signatures of a batch (pure CPU work)."""
+    """Ids, content hashes, fingerprints, signatures and search terms of a batch (pure CPU
+    work, so it can run in other processes: see `Warehouse.upsert_articles(prepared=...)`)."""
     out = []
     for item in items:
         article = item.article
@@ -84,9 +89,10 @@ def prepare(items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS)
                 signature = minhash_signature(normalized, params, normalized=True)
                 if signature is not None:
                     keys = tuple(band_keys(signature, params))
+        terms, doc_len = document_terms(article)
         out.append(
             Prepared(item, article_id_for(article.canonical_url), content_hash_for(article), fingerprint,
-                     signature, keys)
+                     signature, keys, terms, doc_len)
         )
     return out
 

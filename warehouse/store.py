@@ -14,6 +14,7 @@ import pyarrow as pa
 from warehouse.connection import open_reader, open_writer
 from warehouse.dedup import Prepared, decide_batch, prepare
 from warehouse.near_index import add_signatures, find_candidates
+from warehouse.search_index import IndexEntry, index_documents
 from warehouse.migrations import apply_migrations
 from warehouse.records import (
     ArchivedPage,
@@ -318,6 +319,12 @@ class Warehouse:
             result.dedup_wall = dedup_wall + time.perf_counter() - wall
             result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
             self._write(con, decisions, run_id)
+            by_id = {p.article_id: p for p in prepared}
+            index_documents(con, [
+                IndexEntry(d.article_id, d.content_hash, d.item.article.language, by_id[d.article_id].terms,
+                           by_id[d.article_id].doc_len)
+                for d in decisions if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")
+            ])
         result.decisions = decisions
         for d in decisions:
             counts = result.per_source.setdefault(d.item.article.source or "", {})

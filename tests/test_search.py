@@ -1,0 +1,140 @@
+"""Full-text search on real pages: BM25 over a real DuckDB file built from the dev set."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from parsers import Article, Block, SiteContext, canonicalize_url, extract
+from parsers.search_terms import query_terms
+from warehouse import LoadItem, Warehouse, run_query
+from warehouse.search_index import search
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FETCHED = datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+
+def _dev_pages() -> list[tuple[dict, Article]]:
+    pages, seen = [], set()
+    for meta_path in sorted(FIXTURES.glob("*-dev/**/*.json")):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        key = canonicalize_url(meta["url"])
+        if key in seen:
+            continue
+        seen.add(key)
+        html = gzip.decompress(meta_path.with_suffix(".html.gz").read_bytes())
+        art = extract(html, meta["url"], SiteContext(timezone="UTC"))
+        source = meta_path.parent.name
+        pages.append((meta, replace(art, source=source)))
+    return pages
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    pages = _dev_pages()
+    wh = Warehouse(tmp_path_factory.mktemp("search") / "w.duckdb")
+    wh.migrate()
+    wh.upsert_articles([LoadItem(a, FETCHED) for _, a in pages])
+    return wh, pages
+
+
+def _language(meta: dict) -> str:
+    return meta.get("language") or meta.get("lang") or "?"
+
+
+def _rank_first_share(corpus, languages: set[str]) -> tuple[float, int]:
+    wh, pages = corpus
+    chosen = [(m, a) for m, a in pages if _language(m) in languages]
+    first = 0
+    for meta, art in chosen:
+        hits = search(wh.path, meta["title"], limit=3)
+        first += bool(hits) and hits[0].url == art.url
+    return first / len(chosen), len(chosen)
+
+
+def test_an_arabic_or_persian_page_ranks_first_for_its_title_words(corpus):
+    share, n = _rank_first_share(corpus, {"ar", "fa"})
+    assert n >= 8 and share >= 0.9, share
+
+
+def test_an_english_page_ranks_first_for_its_title_words(corpus):
+    share, n = _rank_first_share(corpus, {"en"})
+    assert n >= 10 and share >= 0.9, share
+
+
+def test_every_language_together_ranks_the_page_first_nine_times_in_ten(corpus):
+    share, n = _rank_first_share(corpus, {_language(m) for m, _ in corpus[1]})
+    assert n >= 100 and share >= 0.9, share
+
+
+def test_persian_letters_and_tatweel_in_the_query_still_match_arabic_text(corpus):
+    wh, pages = corpus
+    meta, art = next((m, a) for m, a in pages if "youm7" in m["url"])
+    query = meta["title"].replace("ي", "ی").replace("ك", "ک").replace("الرى", "الـرى")
+    assert search(wh.path, query, limit=1)[0].url == art.url
+
+
+def test_filters_by_source_and_language(corpus):
+    wh, _ = corpus
+    hits = search(wh.path, "وزير", source="youm7.com", limit=5)
+    assert hits and {h.source for h in hits} == {"youm7.com"}
+    assert all(h.language == "ar" for h in search(wh.path, "وزير", language="ar", limit=5))
+
+
+def test_the_index_follows_each_load_without_a_rebuild(tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    body = tuple(Block("paragraph", p) for p in ["اجتماع وزراء الدفاع في أستانا لبحث التعاون الأمني المشترك"] * 3)
+    first = Article(url="https://a.example/1", canonical_url="https://a.example/1", title="اجتماع في أستانا",
+                    body=body, language="ar", source="a")
+    wh.upsert_articles([LoadItem(first, FETCHED)])
+    assert [h.url for h in search(wh.path, "أستانا")] == ["https://a.example/1"]
+    updated = replace(first, title="قمة في طشقند", body=(Block("paragraph", "القمة المقبلة تعقد في طشقند"),))
+    wh.upsert_articles([LoadItem(updated, FETCHED)])
+    assert search(wh.path, "أستانا") == []
+    assert [h.url for h in search(wh.path, "طشقند")] == ["https://a.example/1"]
+    assert run_query(wh.path, "SELECT count(*) FROM search_docs").rows == [(1,)]
+
+
+def test_copies_of_one_story_collapse_to_one_result(tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    text = "وفي بيانهم الختامي يوم الجمعة رحب وزراء الدفاع في الدول الأعضاء في منظمة شنغهاي للتعاون " * 3
+    a = Article(url="https://a.example/1", canonical_url="https://a.example/1", title="شنغهاي",
+                body=(Block("paragraph", text),), language="ar", source="a")
+    b = replace(a, url="https://b.example/1", canonical_url="https://b.example/1", source="b")
+    wh.upsert_articles([LoadItem(a, FETCHED), LoadItem(b, FETCHED)])
+    hits = search(wh.path, "شنغهاي")
+    assert len(hits) == 1 and hits[0].cluster_size == 2
+    assert len(search(wh.path, "شنغهاي", all_copies=True)) == 2
+
+
+def test_the_sql_macro_takes_the_printed_terms(corpus):
+    wh, pages = corpus
+    meta, art = next((m, a) for m, a in pages if "khabaronline" in m["url"])
+    terms = query_terms(meta["title"])
+    rows = run_query(wh.path, "SELECT article_id FROM search_bm25(?::VARCHAR[]) ORDER BY score DESC LIMIT 1", [terms]).rows
+    (top,) = rows[0]
+    assert run_query(wh.path, "SELECT url FROM articles WHERE article_id = ?", [top]).rows == [(art.url,)]
+
+
+def test_akhbar_search_prints_the_best_match(corpus):
+    wh, pages = corpus
+    meta, _ = next((m, a) for m, a in pages if "youm7" in m["url"])
+    result = CliRunner().invoke(app, ["search", "--database", str(wh.path), "--limit", "3", meta["title"]])
+    assert result.exit_code == 0, result.output
+    assert "youm7" in result.output.splitlines()[3] and "3 result(s)" in result.output
+
+
+def test_akhbar_search_json_and_help(corpus):
+    wh, _ = corpus
+    result = CliRunner().invoke(app, ["search", "--database", str(wh.path), "--json", "--limit", "2", "في"])
+    assert result.exit_code == 0 and len(json.loads(result.output)) == 2
+    assert CliRunner().invoke(app, ["search", "--help"]).exit_code == 0

@@ -1,0 +1,148 @@
+"""Full-text search: keeping the BM25 index up to date on every load, and querying it.
+
+The index (search_docs, search_terms, search_postings; migration 0005) holds one document per
+story, its current version. A load indexes what it stores in the same transaction: new stories
+and copies are added, a story with a new version has its postings replaced. Queries run the
+`search_bm25` macro on the query's terms (`parsers.search_terms.query_terms`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from parsers.search_terms import query_terms
+from warehouse.query import run_query
+
+__all__ = ["IndexEntry", "index_documents", "SearchHit", "search"]
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    article_id: str
+    content_hash: str
+    language: str | None
+    terms: Counter
+    doc_len: int
+
+
+def index_documents(con: duckdb.DuckDBPyConnection, entries: Sequence[IndexEntry]) -> None:
+    """Add or replace the documents of `entries` in the search index (caller's transaction)."""
+    entries = [e for e in entries if e.doc_len > 0]
+    if not entries:
+        return
+    ids = [e.article_id for e in entries]
+    existing = dict(
+        con.execute(
+            "SELECT article_id, doc_id FROM search_docs WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+        ).fetchall()
+    )
+    if existing:
+        replaced = list(existing.values())
+        con.execute("DELETE FROM search_postings WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])
+        con.execute("DELETE FROM search_docs WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])
+    next_id = con.execute("SELECT coalesce(max(doc_id), 0) + 1 FROM search_docs").fetchall()[0][0]
+    doc_ids: dict[str, int] = {}
+    for e in entries:
+        if e.article_id not in doc_ids:
+            doc_ids[e.article_id] = existing.get(e.article_id) or next_id
+            if e.article_id not in existing:
+                next_id += 1
+    latest = {e.article_id: e for e in entries}  # the last entry of a story wins
+    con.register(
+        "batch_docs",
+        pa.table(
+            {
+                "doc_id": pa.array([doc_ids[a] for a in latest], pa.int32()),
+                "article_id": list(latest),
+                "content_hash": [e.content_hash for e in latest.values()],
+                "language": [e.language for e in latest.values()],
+                "doc_len": pa.array([e.doc_len for e in latest.values()], pa.int32()),
+            }
+        ),
+    )
+    con.execute("INSERT INTO search_docs BY NAME SELECT * FROM batch_docs")
+    con.unregister("batch_docs")
+
+    vocabulary = sorted({t for e in latest.values() for t in e.terms})
+    con.register("batch_terms", pa.table({"term": vocabulary}))
+    con.execute(
+        "INSERT INTO search_terms SELECT (SELECT coalesce(max(term_id), 0) FROM search_terms) + row_number() OVER (), term "
+        "FROM (SELECT term FROM batch_terms ANTI JOIN search_terms USING (term) ORDER BY term)"
+    )
+    term_ids = dict(con.execute("SELECT term, term_id FROM search_terms SEMI JOIN batch_terms USING (term)").fetchall())
+    con.unregister("batch_terms")
+
+    term_col: list[int] = []
+    doc_col: list[int] = []
+    tf_col: list[int] = []
+    for article_id, entry in latest.items():
+        doc = doc_ids[article_id]
+        for term, tf in entry.terms.items():
+            term_col.append(term_ids[term])
+            doc_col.append(doc)
+            tf_col.append(tf)
+    con.register(
+        "batch_postings",
+        pa.table({"term_id": pa.array(term_col, pa.int32()), "doc_id": pa.array(doc_col, pa.int32()),
+                  "tf": pa.array(tf_col, pa.int32())}),
+    )
+    con.execute("INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_postings")
+    con.unregister("batch_postings")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article_id: str
+    score: float
+    source: str
+    title: str | None
+    published_at: datetime | None
+    url: str
+    cluster_id: str | None
+    cluster_size: int
+    language: str | None
+    lead: str | None
+
+
+def search(
+    path: str | Path,
+    query: str,
+    *,
+    source: str | None = None,
+    since: date | datetime | None = None,
+    language: str | None = None,
+    limit: int = 10,
+    all_copies: bool = False,
+    timeout: float = 30.0,
+) -> list[SearchHit]:
+    """The best matches for `query`, best first. Copies of one story are collapsed to its best
+    match unless `all_copies`. Filters: source name, published since, article language."""
+    terms = query_terms(query, language)
+    if not terms:
+        return []
+    sql = (
+        "WITH hits AS (SELECT * FROM search_bm25(?::VARCHAR[])), "
+        "ranked AS ("
+        "  SELECT a.article_id, h.score, a.source, a.title, a.published_at, a.url, a.cluster_id, a.language, a.lead,"
+        "         count(*) OVER (PARTITION BY a.cluster_id) AS cluster_hits,"
+        "         row_number() OVER (PARTITION BY a.cluster_id ORDER BY h.score DESC, a.article_id) AS rank_in_cluster"
+        "  FROM hits h JOIN latest_articles a USING (article_id)"
+        "  WHERE (?::VARCHAR IS NULL OR a.source = ?) AND (?::TIMESTAMPTZ IS NULL OR a.published_at >= ?)"
+        "    AND (?::VARCHAR IS NULL OR a.language = ?)"
+        ") "
+        "SELECT r.article_id, r.score, r.source, r.title, r.published_at, r.url, r.cluster_id,"
+        "       coalesce(c.size, 1), r.language, r.lead "
+        "FROM ranked r LEFT JOIN story_clusters c USING (cluster_id) "
+        "WHERE ? OR r.rank_in_cluster = 1 ORDER BY r.score DESC, r.article_id LIMIT ?"
+    )
+    since_value = datetime.combine(since, datetime.min.time()) if isinstance(since, date) and not isinstance(since, datetime) else since
+    params = [terms, source, source, since_value, since_value, language, language, all_copies, limit]
+    rows = run_query(path, sql, params, timeout=timeout).rows
+    return [SearchHit(*row) for row in rows]
