@@ -107,6 +107,7 @@ def ingest(
         settings.database,
         near_duplicate_threshold=settings.near_duplicate_threshold,
         dedup_window_days=settings.dedup_window_days,
+        memory_limit=settings.duckdb_memory_limit,
     )
     warehouse.migrate()
     warehouse.upsert_sources([s.warehouse_record() for s in selected])

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
         0.6, gt=0, le=1, description="least similarity (Jaccard of word shingles) for a near copy"
     )
     dedup_window_days: int = Field(30, ge=1, description="new articles are compared with this many days back")
+    duckdb_memory_limit: str = Field("1GB", description="DuckDB's buffer pool cap while loading")
     max_articles_per_source: int = Field(500, gt=0, description="cap on new URLs fetched per source per run")
     global_concurrency: int = Field(64, ge=1, description="requests in flight over all hosts")
     min_delay: float = Field(0.0, ge=0, description="seconds between the starts of two requests to one host")

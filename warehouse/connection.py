@@ -39,12 +39,13 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "being used" in text
 
 
-def _connect(path: Path, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, read_only: bool, timeout: float, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            config = {"memory_limit": memory_limit} if memory_limit else {}
+            return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise WarehouseError(f"{path}: {exc}") from exc
@@ -58,11 +59,14 @@ def _connect(path: Path, read_only: bool, timeout: float) -> duckdb.DuckDBPyConn
 
 
 @contextmanager
-def open_writer(path: str | Path, timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection inside one transaction; commits, checkpoints and closes on exit."""
+def open_writer(
+    path: str | Path, timeout: float = 60.0, memory_limit: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection inside one transaction; commits, checkpoints and closes on exit.
+    `memory_limit` (e.g. "512MB") caps DuckDB's buffer pool for this connection."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(path, read_only=False, timeout=timeout)
+    con = _connect(path, read_only=False, timeout=timeout, memory_limit=memory_limit)
     try:
         con.execute("BEGIN TRANSACTION")
         try:

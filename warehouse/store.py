@@ -53,13 +53,16 @@ class Warehouse:
         *,
         near_duplicate_threshold: float = 0.6,
         dedup_window_days: int = 30,
+        memory_limit: str | None = "1GB",
     ) -> None:
         """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
-        shingles) for a near copy; `dedup_window_days`: how far back new articles are compared."""
+        shingles) for a near copy; `dedup_window_days`: how far back new articles are compared;
+        `memory_limit`: DuckDB's buffer pool cap while loading (None: DuckDB's default, 80% of RAM)."""
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.near_duplicate_threshold = near_duplicate_threshold
         self.dedup_window_days = dedup_window_days
+        self.memory_limit = memory_limit
 
     # -- schema -------------------------------------------------------------------------
     def migrate(self) -> list[int]:
@@ -308,7 +311,7 @@ class Warehouse:
         fps = sorted({p.fingerprint for p in prepared if p.fingerprint})
         keys = sorted({k for p in prepared for k in p.keys})
         dedup_wall, dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        with open_writer(self.path, self.lock_timeout) as con:
+        with open_writer(self.path, self.lock_timeout, self.memory_limit) as con:
             wall, cpu = time.perf_counter(), time.thread_time()
             known_hashes = self._current_hashes(con, ids)
             known_fps = self._originals_by_fingerprint(con, fps)
