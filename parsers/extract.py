@@ -578,16 +578,30 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
         ld_authors, methods["authors"] = [_txt(a) for a in tf.authors], tmethod
     if not ld_authors and authors:
         methods["authors"] = "visible"
-    final_authors: list[str] = []
     not_people = {normalize_for_matching(n) for n in site_names}
     not_people.add(normalize_for_matching(registrable_host(url).split(".")[0]))
-    for name in ld_authors + authors:
-        name, _ = strip_byline_role(name)
-        norm = normalize_for_matching(name)
-        if (not name or name in final_authors or norm in not_people or len(name) > 60
-                or "|" in name or name.startswith("(") or match_credit(name)):
-            continue  # the site or an agency, not a person
-        final_authors.append(name)
+    not_people |= {normalize_for_matching(n) for n in _organisations(meta.ld("author", "creator"))}
+    squeezed_sites = [n.replace(" ", "") for n in not_people if n]
+
+    def people(names: list[str]) -> list[str]:
+        kept: list[str] = []
+        for name in names:
+            name, _ = strip_byline_role(name)
+            norm = normalize_for_matching(name)
+            if (not name or name in kept or norm in not_people or len(name) > 60
+                    or "|" in name or name.startswith("(") or match_credit(name)):
+                continue  # the site or an agency, not a person
+            if " " not in norm and len(norm) >= 3 and any(norm in s or s in norm for s in squeezed_sites if len(s) >= 3):
+                continue  # "LBCI" for the site "LBCIV7": the publisher's short name
+            kept.append(name)
+        return kept
+
+    final_authors = people(ld_authors + authors)
+    if not final_authors and tf.body is None:
+        # no person in the metadata: the byline the reader sees near the title
+        final_authors = people(_visible_byline(root, h1, container))
+        if final_authors:
+            methods["authors"] = "visible"
     if not final_authors:
         methods.pop("authors", None)  # only the publisher or an agency was named
 
@@ -658,6 +672,63 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
         source=source.name if source and source.name else None,
         methods=methods,
     )
+
+
+def _organisations(value: Any) -> list[str]:
+    """Names of the JSON-LD authors typed Organization (the publisher, a desk): not people."""
+    if isinstance(value, list):
+        return [n for v in value for n in _organisations(v)]
+    if isinstance(value, dict):
+        kind = value.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if any(isinstance(k, str) and k.lower() in ("organization", "newsmediaorganization", "organisation") for k in kinds):
+            return [n for n in _names(value) if n]
+    return []
+
+
+_BYLINE_CLASS = re.compile(
+    r"(?<![a-z])(?:by-?line|byline__\w+|author-?name|author|authors|writer|write-?by|writtenby|"
+    r"post-author|article-author|post-meta-author|reporter|kateb|news-?writer)(?![a-z])", re.I)
+_BYLINE_ROLE = re.compile(r"^(?:كتب(?:ت|ه|ها)?|بقلم|By|Von|Par|Por)\s*[:：\-–]?\s+\S", re.I)
+_HAS_DIGIT = re.compile(r"\d")
+
+
+def _visible_byline(root: etree._Element, h1: etree._Element | None,
+                    container: etree._Element | None) -> list[str]:
+    """A byline shown near the title: the innermost element with a byline/author/writer class
+    after the h1, or a short line there that starts with a role word («كتبت أسماء نصار»,
+    "By Jane Doe"). Names only: role words, dates and separators go; nothing with digits."""
+    elements = list(_following(h1, None, limit=120)) if h1 is not None else []
+    if container is not None:
+        elements += [e for e in container.iter() if isinstance(e.tag, str)][:200]
+    for el in elements:
+        if el.tag in ("script", "style", "a") and not class_matches(el, _BYLINE_CLASS):
+            continue
+        by_class = class_matches(el, _BYLINE_CLASS) and not any(
+            class_matches(c, _BYLINE_CLASS) for c in el.iterdescendants() if isinstance(c.tag, str))
+        text = _el_text(el)
+        if not text or len(text) > 80:
+            continue
+        if not by_class and not (_BYLINE_ROLE.match(text) and len(el) <= 3):
+            continue
+        name, _ = strip_byline_role(text)
+        name = re.split(r"\s[|•·]\s|\s-\s", name)[0].strip()
+        names = []
+        for part in re.split(r"\s*[,،/]\s*|\s+(?:and|und|et|y|و)\s+", name):
+            part = part.strip()
+            # one word is a desk, a place or a section ("red", "Lille", «منوعات»), unless the
+            # script writes names without spaces (松岡大地)
+            if (2 <= len(part) <= 50 and not _HAS_DIGIT.search(part) and len(part.split()) <= 5
+                    and (len(part.split()) >= 2 or _CJK.search(part))):
+                names.append(part)
+        if names:
+            return names
+        if by_class:
+            continue
+    return []
+
+
+_CJK = re.compile("[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 
 
 def _paragraph_text_length(root: etree._Element) -> int:

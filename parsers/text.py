@@ -132,7 +132,7 @@ def match_credit(text: str) -> str | None:
 
 
 _ROLE_WORDS = re.compile(
-    r"^(?:كتب(?:ت|ه|ها)?|بقلم|إعداد|اعداد|تقرير|حوار|ترجمة|نويسنده|گزارش|By|Von|Par|Por|Di|Door|Av)"
+    r"^(?:كتب(?:ت|ه|ها)?|بقلم|إعداد|اعداد|تقرير|حوار|ترجمة|نويسنده|گزارش|By|Von|Par|Por|Di|Door|Av|Autor|Autorin|Author)"
     r"\s*[:：\-–]?\s+",
     re.I,
 )

@@ -178,3 +178,17 @@ def test_khabaronline_subheadings_are_marked() -> None:
     page = next(p for p in PAGES if p.parent.name == "khabaronline.ir")
     truth, article = _extracted(page)
     assert list(article.subheadings) == truth["subheadings"]
+
+
+#: The people each page names as its author (benchmarks/arabic_checks.json): a visible byline
+#: («كتبت أسماء نصار», an author box) when the metadata names only the site; an
+#: Organization or the publisher's short name ("LBCI") is never an author.
+AUTHORS = {"akhbarelyom.com": ["نورهان نبيل"], "youm7.com": ["أسماء نصار"], "beirutobserver.com": ["Ziad Sankary"],
+           "albayan.ae": [], "arabic.cnn.com": [], "arabic.sputniknews.com": [], "khabaronline.ir": [],
+           "lbcgroup.tv": [], "yjc.ir": []}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=ids)
+def test_authors_are_the_people_named(page: Path) -> None:
+    _, article = _extracted(page)
+    assert [_norm(a) for a in article.authors] == AUTHORS[page.parent.name]
