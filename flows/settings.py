@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     )
     dedup_window_days: int = Field(30, ge=1, description="new articles are compared with this many days back")
     duckdb_memory_limit: str = Field("1GB", description="DuckDB's buffer pool cap while loading")
+    lock_timeout: float = Field(
+        30.0, gt=0, description="seconds a write waits for the warehouse file; then its batch is staged (merged by the next load)"
+    )
+    archive_retention_days: int = Field(
+        0, ge=0, description="`akhbar maintain` deletes WARC files older than this many days (0: keep them all)"
+    )
     max_articles_per_source: int = Field(500, gt=0, description="cap on new URLs fetched per source per run")
     global_concurrency: int = Field(64, ge=1, description="requests in flight over all hosts")
     min_delay: float = Field(0.0, ge=0, description="seconds between the starts of two requests to one host")

@@ -73,13 +73,15 @@ class Decision:
 
 @dataclass
 class LoadResult:
-    """Counts of one load, per source: new, updated, unchanged, duplicates."""
+    """Counts of one load, per source: new, updated, unchanged, duplicates (or staged)."""
 
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
     #: wall and CPU seconds spent deciding (dedup), apart from writing
     dedup_wall: float = 0.0
     dedup_cpu: float = 0.0
+    #: articles written to the staging area because the file was busy (merged by a later load)
+    staged: int = 0
 
     def count(self, source: str, kind: str) -> int:
         return self.per_source.get(source, {}).get(kind, 0)

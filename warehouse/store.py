@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from warehouse.connection import open_reader, open_writer
+from warehouse.connection import WarehouseBusy, open_reader, open_writer
 from warehouse.dedup import Prepared, decide_batch, prepare
 from warehouse.near_index import add_signatures, find_candidates
 from warehouse.search_index import IndexEntry, index_documents
 from warehouse.migrations import apply_migrations
+from warehouse.staging import Staging, StagedBatch, apply_rows, merge_staged
 from warehouse.records import (
     ArchivedPage,
     Decision,
@@ -54,6 +56,7 @@ class Warehouse:
         near_duplicate_threshold: float = 0.6,
         dedup_window_days: int = 30,
         memory_limit: str | None = "1GB",
+        stage_when_busy: bool = False,
     ) -> None:
         """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
         shingles) for a near copy; `dedup_window_days`: how far back new articles are compared;
@@ -63,27 +66,96 @@ class Warehouse:
         self.near_duplicate_threshold = near_duplicate_threshold
         self.dedup_window_days = dedup_window_days
         self.memory_limit = memory_limit
+        #: when the file stays busy past `lock_timeout`, writes go to the staging area
+        #: (`warehouse/staging.py`) instead of raising `WarehouseBusy`
+        self.stage_when_busy = stage_when_busy
+        self.staging = Staging(self.path)
 
     # -- schema -------------------------------------------------------------------------
     def migrate(self) -> list[int]:
-        """Create the file or upgrade it in place; returns the migration versions applied."""
-        with open_writer(self.path, self.lock_timeout) as con:
-            return apply_migrations(con)
+        """Create the file or upgrade it in place, and merge what waits in staging; returns the
+        migration versions applied. With `stage_when_busy`, a busy existing file is left as it
+        is (the next write that gets it upgrades it first)."""
+        applied: list[int] = []
+        try:
+            with self._writing(applied):
+                pass
+        except WarehouseBusy:
+            if not (self.stage_when_busy and self.path.exists()):
+                raise
+        return applied
+
+    @contextmanager
+    def _writing(self, applied: list[int] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A writer transaction that first merges the staged batches (oldest first, each once);
+        their files are deleted only after the transaction committed. `applied`: migrate first
+        and report the versions applied (staged batches are always merged on the newest schema)."""
+        with open_writer(self.path, self.lock_timeout, self.memory_limit) as con:
+            pending = self.staging.pending()
+            if applied is not None or pending:
+                applied_now = apply_migrations(con)
+                if applied is not None:
+                    applied.extend(applied_now)
+            merged: list[StagedBatch] = merge_staged(
+                con, pending, lambda items, run_id: self.upsert_articles(items, run_id, _con=con), self.staging
+            )
+            yield con
+        self.staging.remove(merged)
+
+    def _write_rows(self, kind: str, table: pa.Table, run_id: str | None = None) -> bool:
+        """Write rows of a plain staged kind (failures, runs, sources); True when written, False
+        when staged because the file was busy."""
+        try:
+            with self._writing() as con:
+                apply_rows(con, kind, table)
+            return True
+        except WarehouseBusy:
+            if not self.stage_when_busy:
+                raise
+            self.staging.put(kind, table, run_id)
+            return False
+
+    def load(
+        self,
+        items: Sequence[LoadItem],
+        failures: Sequence[PageFailure] = (),
+        run_id: str | None = None,
+        prepared: Sequence[Prepared] | None = None,
+    ) -> LoadResult:
+        """Load a run's batch: its articles (`upsert_articles`) and failures, in one transaction.
+        When the file stays busy past the lock timeout and `stage_when_busy` is set, both are
+        written to the staging area instead (`LoadResult.staged` counts the articles) and the
+        next write that gets the file merges them."""
+        if prepared is None and items:
+            prepared = prepare(items)  # before the file is taken
+        try:
+            with self._writing() as con:
+                result = self.upsert_articles(items, run_id, prepared, _con=con)
+                if failures:
+                    apply_rows(con, "failures", _failures_table(run_id, failures))
+            return result
+        except WarehouseBusy:
+            if not self.stage_when_busy:
+                raise
+        result = LoadResult(staged=len(items))
+        if items:
+            self.staging.put_articles(items, run_id)
+        if failures:
+            self.staging.put("failures", _failures_table(run_id, failures), run_id)
+        for item in items:
+            counts = result.per_source.setdefault(item.article.source or "", {})
+            counts["staged"] = counts.get("staged", 0) + 1
+        return result
 
     # -- runs ---------------------------------------------------------------------------
     def start_run(self, run_id: str, sources: list[str], flow_run_id: str | None = None) -> None:
-        with open_writer(self.path, self.lock_timeout) as con:
-            con.execute(
-                "INSERT INTO runs (run_id, flow_run_id, started_at, status, sources) VALUES (?, ?, ?, 'running', ?)",
-                [run_id, flow_run_id, _utc_now(), sources],
-            )
+        now = _utc_now()
+        self._write_rows("runs", _run_table(run_id, flow_run_id, now, None, "running", sources, None), run_id)
 
     def finish_run(self, run_id: str, status: str, stats: dict) -> None:
-        with open_writer(self.path, self.lock_timeout) as con:
-            con.execute(
-                "UPDATE runs SET finished_at = ?, status = ?, stats = ? WHERE run_id = ?",
-                [_utc_now(), status, json.dumps(stats, ensure_ascii=False), run_id],
-            )
+        now = _utc_now()  # started_at is kept from start_run (it only fills a row start_run never wrote)
+        stats_text = json.dumps(stats, ensure_ascii=False)
+        self._write_rows("runs", _run_table(run_id, None, now, now, status, None, stats_text), run_id)
 
     # -- sources ------------------------------------------------------------------------
     def upsert_sources(self, sources: Sequence[SourceRecord]) -> None:
@@ -101,14 +173,7 @@ class Warehouse:
                 "updated_at": pa.array([_utc_now()] * len(sources), _TS),
             }
         )
-        with open_writer(self.path, self.lock_timeout) as con:
-            con.register("batch_sources", table)
-            con.execute(
-                "INSERT INTO sources BY NAME SELECT * FROM batch_sources ON CONFLICT (name) DO UPDATE SET "
-                "homepage = excluded.homepage, language = excluded.language, timezone = excluded.timezone, "
-                "country = excluded.country, aliases = excluded.aliases, updated_at = excluded.updated_at"
-            )
-            con.unregister("batch_sources")
+        self._write_rows("sources", table)
 
     # -- frontier -----------------------------------------------------------------------
     def known_urls(self, urls: Sequence[str]) -> set[str]:
@@ -124,7 +189,7 @@ class Warehouse:
                     [chunk],
                 ).fetchall()
                 found.update(r[0] for r in rows)
-        return found
+        return found | self.staging.known_urls(urls)
 
     def frontier_state(self, urls: Sequence[str]) -> dict[str, datetime]:
         """For those of `urls` the warehouse holds (as story URL or canonical URL): when the story
@@ -270,30 +335,13 @@ class Warehouse:
         """Insert failures in one statement; returns how many."""
         if not failures:
             return 0
-        table = pa.table(
-            {
-                "run_id": [run_id] * len(failures),
-                "source": [f.source for f in failures],
-                "url": [f.url for f in failures],
-                "stage": [f.stage for f in failures],
-                "reason": [f.reason for f in failures],
-                "status_code": pa.array([f.status_code for f in failures], pa.int32()),
-                "detail": [f.detail for f in failures],
-                "occurred_at": pa.array([f.occurred_at for f in failures], pa.timestamp("us", tz="UTC")),
-            }
-        )
-        with open_writer(self.path, self.lock_timeout) as con:
-            con.register("batch_failures", table)
-            con.execute(
-                "INSERT INTO fetch_errors (run_id, source, url, stage, reason, status_code, detail, occurred_at) "
-                "SELECT run_id, source, url, stage, reason, status_code, detail, occurred_at FROM batch_failures"
-            )
-            con.unregister("batch_failures")
+        self._write_rows("failures", _failures_table(run_id, failures), run_id)
         return len(failures)
 
     # -- articles -----------------------------------------------------------------------
     def upsert_articles(
-        self, items: Sequence[LoadItem], run_id: str | None = None, prepared: Sequence[Prepared] | None = None
+        self, items: Sequence[LoadItem], run_id: str | None = None, prepared: Sequence[Prepared] | None = None,
+        *, _con: duckdb.DuckDBPyConnection | None = None,
     ) -> LoadResult:
         """Deduplicate a batch against itself and the warehouse, then load it in one transaction.
 
@@ -311,7 +359,7 @@ class Warehouse:
         fps = sorted({p.fingerprint for p in prepared if p.fingerprint})
         keys = sorted({k for p in prepared for k in p.keys})
         dedup_wall, dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        with open_writer(self.path, self.lock_timeout, self.memory_limit) as con:
+        with (nullcontext(_con) if _con is not None else self._writing()) as con:  # merges staged batches first
             wall, cpu = time.perf_counter(), time.thread_time()
             known_hashes = self._current_hashes(con, ids)
             known_fps = self._originals_by_fingerprint(con, fps)
@@ -395,6 +443,36 @@ class Warehouse:
 
 
 _TS = pa.timestamp("us", tz="UTC")
+
+
+def _failures_table(run_id: str | None, failures: Sequence[PageFailure]) -> pa.Table:
+    return pa.table(
+        {
+            "run_id": pa.array([run_id] * len(failures), pa.string()),
+            "source": [f.source for f in failures],
+            "url": [f.url for f in failures],
+            "stage": [f.stage for f in failures],
+            "reason": [f.reason for f in failures],
+            "status_code": pa.array([f.status_code for f in failures], pa.int32()),
+            "detail": pa.array([f.detail for f in failures], pa.string()),
+            "occurred_at": pa.array([f.occurred_at for f in failures], _TS),
+        }
+    )
+
+
+def _run_table(run_id: str, flow_run_id: str | None, started_at: datetime, finished_at: datetime | None,
+               status: str, sources: list[str] | None, stats: str | None) -> pa.Table:
+    return pa.table(
+        {
+            "run_id": [run_id],
+            "flow_run_id": pa.array([flow_run_id], pa.string()),
+            "started_at": pa.array([started_at], _TS),
+            "finished_at": pa.array([finished_at], _TS),
+            "status": [status],
+            "sources": pa.array([sources], pa.list_(pa.string())),
+            "stats": pa.array([stats], pa.string()),
+        }
+    )
 
 
 def _articles_table(decisions: list[Decision], run_id: str | None, now: datetime) -> pa.Table:
