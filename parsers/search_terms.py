@@ -55,11 +55,15 @@ def stem_all(tokens: list[str], language: str | None) -> list[str]:
     return stemmer.stemWords(tokens) if stemmer and tokens else list(tokens)
 
 
-def document_terms(article: Article, language: str | None = None) -> tuple[Counter[str], int]:
-    """Term frequencies of an article (title weighted, lead, body) and its length in terms."""
+def document_terms(
+    article: Article, language: str | None = None, *, normalized_body: str | None = None
+) -> tuple[Counter[str], int]:
+    """Term frequencies of an article (title weighted, lead, body) and its length in terms.
+    `normalized_body`: the body already through `normalize_for_matching` (dedup has it)."""
     lang = article.language or language
     title = stem_all(tokenize(article.title), lang)
-    rest = stem_all(tokenize(article.lead) + tokenize(article.body_text), lang)
+    body = normalized_body.split() if normalized_body is not None else tokenize(article.body_text)
+    rest = stem_all(tokenize(article.lead) + body, lang)
     counts = Counter(rest)
     for term in title:
         counts[term] += TITLE_WEIGHT

@@ -80,7 +80,7 @@ def prepare(items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS)
     out = []
     for item in items:
         article = item.article
-        fingerprint = signature = None
+        fingerprint = signature = normalized = None
         keys: tuple[int, ...] = ()
         if article.body:
             normalized = body_text_for_matching(article.body)
@@ -89,7 +89,7 @@ def prepare(items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS)
                 signature = minhash_signature(normalized, params, normalized=True)
                 if signature is not None:
                     keys = tuple(band_keys(signature, params))
-        terms, doc_len = document_terms(article)
+        terms, doc_len = document_terms(article, normalized_body=normalized)
         out.append(
             Prepared(item, article_id_for(article.canonical_url), content_hash_for(article), fingerprint,
                      signature, keys, terms, doc_len)
