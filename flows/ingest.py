@@ -1,4 +1,4 @@
-"""The Prefect flow `ingest`: discover → frontier → fetch → parse → dedup and load.
+"""The Prefect flow `ingest`: discover → frontier → fetch (+ archive) → parse → dedup and load.
 
 Entrypoint for deployments: `flows/ingest.py:ingest`. The flow composes the stages of
 `flows/stages.py` as tasks that work per batch (discover, frontier, fetch, load) or per source
@@ -19,11 +19,13 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
+from flows.archive import Archive
 from flows.config import Source, load_config
-from flows.fetch import Fetched
+from flows.fetch import Fetched, FetchState
 from flows.progress import report
+from flows.robots import RobotsCache, origin_of
 from flows.settings import Settings
-from flows.stages import Discovered, Parsed, discover, fetch_pages, parse_pages
+from flows.stages import Discovered, Frontier, Parsed, discover, fetch_pages, parse_pages, plan_frontier
 from flows.summary import RunSummary
 from parsers import canonicalize_url
 from warehouse import LoadResult, PageFailure, Warehouse
@@ -45,29 +47,31 @@ def _timed(fn, *args) -> _Timed:
 
 
 @task(name="discover", cache_policy=NONE)
-def discover_task(sources: Sequence[Source], settings: Settings) -> _Timed:
-    report("discover", f"reading feeds of {len(sources)} source(s)")
-    return _timed(discover, sources, settings)
+def discover_task(sources: Sequence[Source], settings: Settings, warehouse: Warehouse, state: FetchState) -> _Timed:
+    report("discover", f"reading feeds, sitemaps and listing pages of {len(sources)} source(s)")
+    return _timed(discover, sources, settings, warehouse, state)
 
 
 @task(name="frontier", cache_policy=NONE)
-def frontier_task(discovered: Discovered, warehouse: Warehouse, cap: int) -> _Timed:
-    def new_urls() -> dict[str, list[str]]:
+def frontier_task(discovered: Discovered, sources: Sequence[Source], warehouse: Warehouse, cap: int) -> _Timed:
+    def plan() -> Frontier:
         every = [u for urls in discovered.urls.values() for u in urls]
         keys = {u: canonicalize_url(u) for u in every}  # the folded key (www/m./amp variants)
-        known = warehouse.known_urls(every + list(keys.values()))
-        return {
-            name: [u for u in urls if u not in known and keys[u] not in known][:cap]
-            for name, urls in discovered.urls.items()
-        }
+        state = warehouse.frontier_state(every + list(keys.values()))
+        last_seen = {}
+        for u in every:
+            seen = [t for t in (state.get(u), state.get(keys[u])) if t is not None]
+            if seen:
+                last_seen[u] = max(seen)
+        return plan_frontier(discovered, sources, last_seen, cap)
 
-    return _timed(new_urls)
+    return _timed(plan)
 
 
 @task(name="fetch", cache_policy=NONE)
-def fetch_task(urls: dict[str, list[str]], sources: Sequence[Source], settings: Settings) -> _Timed:
+def fetch_task(urls: dict[str, list[str]], sources: Sequence[Source], settings: Settings, state: FetchState) -> _Timed:
     report("fetch", f"fetching {sum(map(len, urls.values()))} page(s)")
-    return _timed(fetch_pages, urls, sources, settings)
+    return _timed(fetch_pages, urls, sources, settings, state)
 
 
 @task(name="parse", cache_policy=NONE)
@@ -77,15 +81,33 @@ def parse_task(fetched: Sequence[Fetched], source: Source) -> _Timed:
 
 
 @task(name="load", cache_policy=NONE)
-def load_task(parsed: Parsed, warehouse: Warehouse, run_id: str) -> _Timed:
+def load_task(parsed: Parsed, warehouse: Warehouse, run_id: str, state: FetchState, discovered: Discovered) -> _Timed:
     report("load", f"loading {len(parsed.items)} article(s)")
 
     def load() -> LoadResult:
         result = warehouse.upsert_articles(parsed.items, run_id)
         warehouse.record_failures(run_id, parsed.failures)
+        _save_fetch_state(warehouse, run_id, state, discovered)
         return result
 
     return _timed(load)
+
+
+def _save_fetch_state(warehouse: Warehouse, run_id: str, state: FetchState, discovered: Discovered | None) -> None:
+    """The archive index, fresh robots.txt rules and the validators of feeds and sitemaps."""
+    warehouse.log_fetches(run_id, state.log)
+    state.log = []
+    if state.robots is not None:
+        warehouse.save_robots(state.robots.fresh)
+        state.robots.fresh = []
+    if discovered is not None:
+        warehouse.save_validators(discovered.validators)
+        discovered.validators = []
+
+
+def _origins(sources: Sequence[Source]) -> list[str]:
+    urls = [u for s in sources for u in (s.homepage, *s.feeds, *s.sitemaps, *(p.url for p in s.listing_pages))]
+    return sorted({origin_of(u) for u in urls})
 
 
 @flow(name="ingest")
@@ -96,8 +118,9 @@ def ingest(
 ) -> dict:
     """Ingest the configured sources once (all of them, or those named in `sources`).
 
-    Returns the run summary: per source discovered, known, fetched, new, updated, unchanged,
-    duplicates and failed, plus failure reasons and time per stage.
+    Returns the run summary: per source discovered, known, skipped, fetched, new, updated,
+    unchanged, duplicates and failed (discovered is the sum of the outcomes), plus failure
+    reasons and time per stage.
     """
     logger = get_run_logger()
     cfg = load_config(config)  # a bad file stops the run here, before anything is fetched
@@ -116,21 +139,27 @@ def ingest(
     names = [s.name for s in selected]
     summary = RunSummary(run_id, names)
     warehouse.start_run(run_id, names, str(flow_run.id) if flow_run.id else None)
+    archive = Archive(settings.archive_dir, settings.warc_max_bytes) if settings.archive else None
+    state = FetchState(settings, RobotsCache.from_records(warehouse.robots(_origins(selected)), settings.robots_ttl),
+                       archive)
+    discovered: Discovered | None = None
     status = "failed"
     try:
-        found = discover_task(selected, settings)
+        found = discover_task(selected, settings, warehouse, state)
         summary.time_stage("discover", found.wall, found.cpu)
-        discovered: Discovered = found.value
+        discovered = found.value
         for name, urls in discovered.urls.items():
             summary.add(name, "discovered", len(urls))
         summary.add_failures(discovered.failures)
 
-        todo = frontier_task(discovered, warehouse, settings.max_articles_per_source)
-        summary.time_stage("frontier", todo.wall, todo.cpu)
-        for name, urls in discovered.urls.items():
-            summary.add(name, "known", len(urls) - len(todo.value[name]))
+        planned = frontier_task(discovered, selected, warehouse, settings.max_articles_per_source)
+        summary.time_stage("frontier", planned.wall, planned.cpu)
+        frontier: Frontier = planned.value
+        for name in discovered.urls:
+            summary.add(name, "known", frontier.known.get(name, 0))
+            summary.add_skipped(name, "frontier:deferred", frontier.deferred.get(name, 0))
 
-        got = fetch_task(todo.value, selected, settings)
+        got = fetch_task(frontier.todo, selected, settings, state)
         summary.time_stage("fetch", got.wall, got.cpu)
         pages: list[Fetched] = got.value
         for page in pages:
@@ -148,19 +177,26 @@ def ingest(
         failures: list[PageFailure] = discovered.failures + batch.failures
         summary.add_failures(batch.failures)
 
-        loaded = load_task(Parsed(batch.items, failures), warehouse, run_id)
+        loaded = load_task(Parsed(batch.items, failures), warehouse, run_id, state, discovered)
         result: LoadResult = loaded.value
         summary.time_stage("dedup", result.dedup_wall, result.dedup_cpu)
         summary.time_stage("load", loaded.wall - result.dedup_wall, loaded.cpu - result.dedup_cpu)
         summary.add_load(result)
         status = "completed"
     finally:
+        if archive is not None:
+            archive.close()
+        if status != "completed":  # keep the archive index of what was fetched before the failure
+            try:
+                _save_fetch_state(warehouse, run_id, state, discovered)
+            except Exception:  # noqa: BLE001 - the original error matters more
+                logger.exception("could not save the fetch log of the failed run")
         warehouse.finish_run(run_id, status, summary.as_dict())
 
     create_table_artifact(
         key="ingest-summary",
         table=summary.table(),
-        description=f"akhbar run {run_id}: per source discovered, known, fetched, new, updated, "
+        description=f"akhbar run {run_id}: per source discovered, known, skipped, fetched, new, updated, "
         "unchanged, duplicates, failed",
     )
     totals = summary.totals()

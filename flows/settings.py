@@ -16,7 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AKHBAR_", extra="forbid", frozen=True)
 
     database: str = Field("data/akhbar.duckdb", description="DuckDB file of the warehouse")
-    data_dir: str = Field("data", description="where the raw archive (WARC files under warc/) is written")
+    data_dir: str | None = Field(
+        None, description="where the raw archive (WARC files under warc/) is written; default: the database's folder"
+    )
     contact_url: str = Field("https://github.com/akhbar/akhbar", description="contact URL named in the User-Agent")
     user_agent: str = Field(
         "akhbar/0.1 (news ingestion; +{contact_url})",
@@ -51,6 +53,13 @@ class Settings(BaseSettings):
     archive: bool = Field(True, description="write every response to WARC files under data_dir")
     warc_max_bytes: int = Field(1_000_000_000, gt=0, description="a WARC file is rotated beyond this size (and every day)")
     max_sitemaps_per_source: int = Field(50, ge=1, description="sitemap files read per source and run (indexes included)")
+
+    @property
+    def archive_dir(self) -> str:
+        """The data directory: `data_dir`, else the folder of the database file (data/ by default)."""
+        import os
+
+        return self.data_dir or os.path.dirname(self.database) or "."
 
     @property
     def agent(self) -> str:

@@ -8,31 +8,39 @@ raises for bad input.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 
 from flows.config import Source
-from flows.fetch import Fetched, FetchRequest, fetch_all
+from flows.discovery import Discovered, discover
+from flows.fetch import Fetched, FetchRequest, FetchState, fetch_all
 from flows.settings import Settings
-from parsers import ExtractionError, canonicalize_url, extract
-from parsers.feeds import FeedError, parse_feed
+from parsers import ExtractionError, extract
+from parsers.text import decode_html
 from warehouse import LoadItem, PageFailure
 
-__all__ = ["Discovered", "Parsed", "discover", "fetch_pages", "parse_pages", "failure_of"]
-
-
-@dataclass
-class Discovered:
-    """URLs a run found, per source, in discovery order, each once."""
-
-    urls: dict[str, list[str]] = field(default_factory=dict)
-    failures: list[PageFailure] = field(default_factory=list)
+__all__ = ["Discovered", "Frontier", "Parsed", "discover", "plan_frontier", "fetch_pages", "parse_pages", "failure_of"]
 
 
 @dataclass
 class Parsed:
     items: list[LoadItem] = field(default_factory=list)
     failures: list[PageFailure] = field(default_factory=list)
+
+
+@dataclass
+class Frontier:
+    """What to fetch per source, and why the rest is not fetched.
+
+    `todo`: unknown URLs, then known ones with a sign of change (`revisits` of them), at most the
+    per-source cap; `known`: known and unchanged (skipped); `deferred`: over the cap (skipped,
+    found again next run)."""
+
+    todo: dict[str, list[str]] = field(default_factory=dict)
+    known: dict[str, int] = field(default_factory=dict)
+    revisits: dict[str, int] = field(default_factory=dict)
+    deferred: dict[str, int] = field(default_factory=dict)
 
 
 def failure_of(fetched: Fetched, stage: str = "fetch") -> PageFailure:
@@ -47,43 +55,54 @@ def failure_of(fetched: Fetched, stage: str = "fetch") -> PageFailure:
     )
 
 
-def discover(sources: Sequence[Source], settings: Settings) -> Discovered:
-    """Read every feed of every source; article URLs are canonicalised and deduplicated."""
-    requests = [
-        FetchRequest(feed, s.name, "feed", s.allow_private_addresses) for s in sources for feed in s.feeds
-    ]
-    result = Discovered(urls={s.name: [] for s in sources})
-    seen: dict[str, set[str]] = {s.name: set() for s in sources}
-    for fetched in asyncio.run(fetch_all(requests, settings)):
-        source = fetched.request.source
-        if not fetched.ok:
-            result.failures.append(failure_of(fetched, "discover"))
-            continue
-        try:
-            entries = parse_feed(fetched.body, fetched.final_url)
-        except FeedError as exc:
-            result.failures.append(
-                PageFailure(source, fetched.request.url, "discover", "not_a_feed", fetched.fetched_at,
-                            fetched.status, str(exc)[:500])
-            )
-            continue
-        for entry in entries:
-            url = canonicalize_url(entry.url, fold_variants=False)  # an address to fetch
-            if url not in seen[source]:
-                seen[source].add(url)
-                result.urls[source].append(url)
-    return result
+def plan_frontier(discovered: Discovered, sources: Sequence[Source], last_seen: Mapping[str, datetime],
+                  cap: int, now: datetime | None = None) -> Frontier:
+    """Decide per discovered URL: fetch (new, or known with a sign it changed) or skip.
+
+    A known URL (in `last_seen`: when its story was last loaded) is fetched again when the feed
+    or sitemap says it changed after that (`updated` / `lastmod`), or when the source's
+    `revisit_after_hours` have passed since; otherwise it is skipped as known."""
+    now = now or datetime.now(timezone.utc)
+    out = Frontier()
+    by_name = {s.name: s for s in sources}
+    for name, urls in discovered.urls.items():
+        source = by_name.get(name)
+        revisit = timedelta(hours=source.revisit_after_hours) if source and source.revisit_after_hours else None
+        hints = discovered.changed.get(name, {})
+        fresh: list[str] = []
+        again: list[str] = []
+        known = 0
+        for url in urls:
+            seen = last_seen.get(url)
+            if seen is None:
+                fresh.append(url)
+                continue
+            changed = hints.get(url)
+            if (changed is not None and changed > seen) or (revisit is not None and now - seen >= revisit):
+                again.append(url)
+            else:
+                known += 1
+        todo = (fresh + again)[:cap]
+        out.todo[name] = todo
+        out.known[name] = known
+        out.revisits[name] = max(0, len(todo) - len(fresh))
+        out.deferred[name] = len(fresh) + len(again) - len(todo)
+    return out
 
 
-def fetch_pages(urls: dict[str, list[str]], sources: Sequence[Source], settings: Settings) -> list[Fetched]:
+def fetch_pages(urls: dict[str, list[str]], sources: Sequence[Source], settings: Settings,
+                state: FetchState | None = None) -> list[Fetched]:
     """Fetch the article pages of all sources in one event loop (per-host limits apply across sources)."""
     by_name = {s.name: s for s in sources}
-    requests = [
-        FetchRequest(url, name, "page", by_name[name].allow_private_addresses)
-        for name, source_urls in urls.items()
-        for url in source_urls
-    ]
-    return asyncio.run(fetch_all(requests, settings))
+    requests = []
+    for name, source_urls in urls.items():
+        s = by_name[name]
+        requests += [
+            FetchRequest(url, name, "page", s.allow_private_addresses, per_host_concurrency=s.per_host_concurrency,
+                         min_delay=s.min_delay)
+            for url in source_urls
+        ]
+    return asyncio.run(fetch_all(requests, settings, state))
 
 
 def parse_pages(fetched: Sequence[Fetched], source: Source) -> Parsed:
@@ -95,7 +114,8 @@ def parse_pages(fetched: Sequence[Fetched], source: Source) -> Parsed:
             out.failures.append(failure_of(page))
             continue
         try:
-            article = extract(page.body, page.final_url, context)
+            # the HTTP header's charset counts (after a BOM and valid UTF-8, before <meta>)
+            article = extract(decode_html(page.body, page.charset), page.final_url, context)
         except ExtractionError as exc:
             out.failures.append(_parse_failure(page, "no_article", str(exc)))
             continue

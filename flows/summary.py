@@ -6,14 +6,21 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flows.fetch import POLICY_REASONS
 from warehouse import LoadResult, PageFailure
 
-__all__ = ["COLUMNS", "RunSummary"]
+__all__ = ["COLUMNS", "OUTCOMES", "RunSummary"]
 
-#: Per-source counters, in display order. discovered = known + fetched + failed(fetch);
-#: fetched = parsed into articles (new + updated + unchanged + duplicates) + failed(parse).
-#: Feeds that could not be read are counted apart, in feed_errors (they are not discovered URLs).
-COLUMNS = ("discovered", "known", "fetched", "new", "updated", "unchanged", "duplicates", "failed", "feed_errors")
+#: Per-source counters, in display order. Every discovered URL ends in exactly one outcome:
+#: discovered = known + skipped + new + updated + unchanged + duplicates + failed, where known is
+#: skipped by the frontier (known, no sign of change), skipped is refused by policy (robots,
+#: address, type, size) or deferred (over the per-source cap), failed has a reason (fetch or
+#: parse). fetched = pages fetched with a body (new + updated + unchanged + duplicates +
+#: failed at parse). Discovery endpoints (feeds, sitemaps, listing pages, homepages) that could
+#: not be read are counted apart, in feed_errors (they are not discovered URLs).
+COLUMNS = ("discovered", "known", "skipped", "fetched", "new", "updated", "unchanged", "duplicates", "failed",
+           "feed_errors")
+OUTCOMES = ("known", "skipped", "new", "updated", "unchanged", "duplicates", "staged", "failed")
 
 
 @dataclass
@@ -34,8 +41,24 @@ class RunSummary:
 
     def add_failures(self, failures: Iterable[PageFailure]) -> None:
         for f in failures:
-            self.add(f.source, "feed_errors" if f.stage == "discover" else "failed")
+            if f.stage == "discover":
+                column = "feed_errors"
+            elif f.reason in POLICY_REASONS:
+                column = "skipped"
+            else:
+                column = "failed"
+            self.add(f.source, column)
             self.reasons.setdefault(f.source, Counter())[f"{f.stage}:{f.reason}"] += 1
+
+    def add_skipped(self, source: str, reason: str, n: int) -> None:
+        """URLs skipped by policy without a fetch (e.g. `frontier:deferred`)."""
+        if n:
+            self.add(source, "skipped", n)
+            self.reasons.setdefault(source, Counter())[reason] += n
+
+    def unaccounted(self) -> dict[str, int]:
+        """Per source, discovered minus the sum of the outcomes: all zero when nothing was lost."""
+        return {s: c["discovered"] - sum(c[o] for o in OUTCOMES) for s, c in self.counts.items()}
 
     def add_load(self, result: LoadResult) -> None:
         names = {"new": "new", "updated": "updated", "unchanged": "unchanged", "duplicate": "duplicates"}

@@ -64,7 +64,7 @@ def test_every_good_page_lands_once(runs):
     counts = dict(q(runs, "SELECT source, count(*) FROM articles GROUP BY source"))
     for name, c in runs.first["sources"].items():
         assert counts.get(name, 0) == c["new"] + c["duplicates"], name
-        assert c["discovered"] == c["known"] + c["fetched"] + c["failed"] - _parse_failures(runs, name), name
+        assert c["discovered"] == c["known"] + c["skipped"] + c["fetched"] + c["failed"] - _parse_failures(runs, name), name
     assert runs.first["totals"]["new"] >= 6
 
 
@@ -100,7 +100,8 @@ def test_failed_pages_are_recorded_with_their_reasons(runs):
                              "(SELECT run_id FROM runs ORDER BY started_at LIMIT 1)")
     }
     assert reasons == {("missing", "http_404"), ("slow", "timeout"), ("report.pdf", "not_html")}
-    assert runs.first["sources"]["faulty"]["failed"] == 3
+    assert runs.first["sources"]["faulty"]["failed"] == 2  # 404 and timeout
+    assert runs.first["sources"]["faulty"]["skipped"] == 1  # the PDF: refused by policy (type)
     assert runs.first["sources"]["faulty"]["new"] == 1
 
 
@@ -111,7 +112,8 @@ def test_a_second_run_adds_nothing_and_changes_nothing(runs):
 
 
 def test_a_second_run_retries_the_pages_that_failed(runs):
-    assert runs.second["sources"]["faulty"]["failed"] == 3
+    assert runs.second["sources"]["faulty"]["failed"] == 2
+    assert runs.second["sources"]["faulty"]["skipped"] == 1
     assert q(runs, "SELECT count(DISTINCT run_id) FROM fetch_errors") == [(2,)]
 
 

@@ -242,8 +242,8 @@ class Warehouse:
             con.register("batch_validators", table)
             con.execute(
                 "INSERT OR REPLACE INTO http_validators BY NAME "
-                "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY url) AS _n FROM batch_validators) "
-                "WHERE _n = 1"
+                "SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER (PARTITION BY url ORDER BY checked_at DESC) AS _n "
+                "FROM batch_validators) WHERE _n = 1"
             )
             con.unregister("batch_validators")
 
@@ -276,7 +276,8 @@ class Warehouse:
             con.register("batch_robots", table)
             con.execute(
                 "INSERT OR REPLACE INTO robots_txt BY NAME "
-                "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY origin) AS _n FROM batch_robots) WHERE _n = 1"
+                "SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER (PARTITION BY origin ORDER BY fetched_at DESC) AS _n "
+                "FROM batch_robots) WHERE _n = 1"
             )
             con.unregister("batch_robots")
 
