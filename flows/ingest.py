@@ -85,8 +85,10 @@ def load_task(parsed: Parsed, warehouse: Warehouse, run_id: str, state: FetchSta
     report("load", f"loading {len(parsed.items)} article(s)")
 
     def load() -> LoadResult:
-        result = warehouse.upsert_articles(parsed.items, run_id)
-        warehouse.record_failures(run_id, parsed.failures)
+        # one transaction; if the file stays busy (a session holds it), the batch is staged
+        result = warehouse.load(parsed.items, parsed.failures, run_id)
+        if result.staged:
+            report("load", f"warehouse busy: {result.staged} article(s) staged for the next load")
         _save_fetch_state(warehouse, run_id, state, discovered)
         return result
 
@@ -131,6 +133,8 @@ def ingest(
         near_duplicate_threshold=settings.near_duplicate_threshold,
         dedup_window_days=settings.dedup_window_days,
         memory_limit=settings.duckdb_memory_limit,
+        lock_timeout=settings.lock_timeout,
+        stage_when_busy=True,  # a busy file never loses a batch: it waits in staging
     )
     warehouse.migrate()
     warehouse.upsert_sources([s.warehouse_record() for s in selected])

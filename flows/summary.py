@@ -18,8 +18,8 @@ __all__ = ["COLUMNS", "OUTCOMES", "RunSummary"]
 #: parse). fetched = pages fetched with a body (new + updated + unchanged + duplicates +
 #: failed at parse). Discovery endpoints (feeds, sitemaps, listing pages, homepages) that could
 #: not be read are counted apart, in feed_errors (they are not discovered URLs).
-COLUMNS = ("discovered", "known", "skipped", "fetched", "new", "updated", "unchanged", "duplicates", "failed",
-           "feed_errors")
+COLUMNS = ("discovered", "known", "skipped", "fetched", "new", "updated", "unchanged", "duplicates", "staged",
+           "failed", "feed_errors")
 OUTCOMES = ("known", "skipped", "new", "updated", "unchanged", "duplicates", "staged", "failed")
 
 
@@ -61,7 +61,8 @@ class RunSummary:
         return {s: c["discovered"] - sum(c[o] for o in OUTCOMES) for s, c in self.counts.items()}
 
     def add_load(self, result: LoadResult) -> None:
-        names = {"new": "new", "updated": "updated", "unchanged": "unchanged", "duplicate": "duplicates"}
+        names = {"new": "new", "updated": "updated", "unchanged": "unchanged", "duplicate": "duplicates",
+                 "staged": "staged"}  # staged: the file was busy; a later load merges them
         for source, kinds in result.per_source.items():
             for kind, n in kinds.items():
                 self.add(source, names[kind], n)

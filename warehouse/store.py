@@ -238,14 +238,7 @@ class Warehouse:
                 "entries": [json.dumps(r.entries, ensure_ascii=False) for r in rows],
             }
         )
-        with open_writer(self.path, self.lock_timeout) as con:
-            con.register("batch_validators", table)
-            con.execute(
-                "INSERT OR REPLACE INTO http_validators BY NAME "
-                "SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER (PARTITION BY url ORDER BY checked_at DESC) AS _n "
-                "FROM batch_validators) WHERE _n = 1"
-            )
-            con.unregister("batch_validators")
+        self._write_rows("validators", table)  # staged when the file is busy; SQL in warehouse/staging.py
 
     def robots(self, origins: Sequence[str], now: datetime | None = None) -> dict[str, RobotsRecord]:
         """Cached robots.txt of these origins that have not expired yet."""
@@ -272,14 +265,7 @@ class Warehouse:
                 "expires_at": pa.array([r.expires_at for r in rows], _TS),
             }
         )
-        with open_writer(self.path, self.lock_timeout) as con:
-            con.register("batch_robots", table)
-            con.execute(
-                "INSERT OR REPLACE INTO robots_txt BY NAME "
-                "SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER (PARTITION BY origin ORDER BY fetched_at DESC) AS _n "
-                "FROM batch_robots) WHERE _n = 1"
-            )
-            con.unregister("batch_robots")
+        self._write_rows("robots", table)  # staged when the file is busy; SQL in warehouse/staging.py
 
     def log_fetches(self, run_id: str | None, rows: Sequence[FetchRecord]) -> int:
         """Index requests and their archive records in `fetch_log` (one statement)."""
@@ -303,10 +289,7 @@ class Warehouse:
                 "error": [r.error for r in rows],
             }
         )
-        with open_writer(self.path, self.lock_timeout) as con:
-            con.register("batch_fetches", table)
-            con.execute("INSERT INTO fetch_log BY NAME SELECT * FROM batch_fetches")
-            con.unregister("batch_fetches")
+        self._write_rows("fetch_log", table, run_id)  # staged when the file is busy
         return len(rows)
 
     def archived_pages(self, sources: Sequence[str] | None = None, since: datetime | None = None) -> list[ArchivedPage]:
