@@ -312,5 +312,37 @@ def search(
     console.print(f"{len(hits)} result(s)", style="dim")
 
 
+@app.command()
+def reparse(
+    config: ConfigOpt = Path("sources.yaml"),
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only pages fetched on or after this date (YYYY-MM-DD or ISO time, UTC).")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Re-extract archived pages with the current parser (no network); changed results become new versions."""
+    from flows.reparse import reparse as run_reparse
+
+    when = None
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError:
+            _err().print(f"--since: not a date: {since!r}")
+            raise typer.Exit(2) from None
+        if when.tzinfo is None:
+            from datetime import timezone as _tz
+
+            when = when.replace(tzinfo=_tz.utc)
+    try:
+        summary = run_reparse(str(config), source, when, str(database) if database else None)
+    except ConfigError as exc:
+        _err().print(str(exc))
+        raise typer.Exit(2) from None
+    _out().print(_summary_table(summary))
+
+
+from flows import cli_warehouse as _cli_warehouse  # noqa: E402,F401  (status, snapshot, export, maintain)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()

@@ -68,6 +68,7 @@ POLICY_REASONS = frozenset(
 )
 _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 _BOMB_FLOOR = 1_000_000  # ratios are judged once this many decoded bytes have come
+_STEP = 1 << 20  # most bytes one decoding step may produce
 _SNIFF = (
     (b"%PDF-", "application/pdf"),
     (b"\x89PNG", "image/png"),
@@ -159,6 +160,7 @@ class _Failure(Exception):
         super().__init__(detail)
         self.reason, self.detail, self.status = reason, detail, status
         self.final_url, self.headers, self.retry_after = final_url, headers or {}, retry_after
+        self.attempts = 1
 
     @property
     def transient(self) -> bool:
@@ -347,7 +349,7 @@ class _Session:
             result = await self._with_retries(origin, req, started, fetched_at)
         except _Failure as exc:
             result = Fetched(req, exc.final_url or req.url, exc.status, exc.headers, b"", fetched_at,
-                             time.monotonic() - started, exc.reason, exc.detail[:500])
+                             time.monotonic() - started, exc.reason, exc.detail[:500], exc.attempts)
         except Exception as exc:  # a fetch must never take the run down
             result = Fetched(req, req.url, None, {}, b"", fetched_at, time.monotonic() - started, "error",
                              f"{type(exc).__name__}: {exc}"[:500])
@@ -400,6 +402,7 @@ class _Session:
                 host.failures += 1
                 if host.failures >= s.host_failure_limit:
                     self.state.paused[origin] = f"{host.failures} failed attempts in a row, last {exc.reason}"
+                exc.attempts = attempt
                 if not exc.transient or attempt > s.max_retries or origin in self.state.paused:
                     exc.detail = f"{exc.detail} (after {attempt} attempt{'s' if attempt > 1 else ''})"
                     raise
@@ -483,13 +486,14 @@ class _Session:
             raw += len(chunk)
             data = chunk
             while data:
-                out = decoder.feed(data, limit - size)
+                out = decoder.feed(data, min(limit - size, _STEP))  # never more than _STEP at once
                 size += len(out)
-                if size > limit:
-                    raise _Failure("too_large", f"more than {limit} bytes (decoded)", status, url, headers)
-                if size > _BOMB_FLOOR and size > s.max_compression_ratio * raw:
+                used = max(1, raw - len(decoder.pending))  # compressed bytes consumed so far
+                if size > _BOMB_FLOOR and size > s.max_compression_ratio * used:
                     raise _Failure("decompression_bomb", f"{size} bytes decoded from {raw}: ratio over "
                                    f"{s.max_compression_ratio:g}", status, url, headers)
+                if size > limit:
+                    raise _Failure("too_large", f"more than {limit} bytes (decoded)", status, url, headers)
                 if out:
                     if not chunks:
                         kind = _sniff(req.kind, out)
