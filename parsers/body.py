@@ -36,7 +36,7 @@ HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 BOLD_TAGS = frozenset({"strong", "b"})
 # Class/id words (matched as whole parts of the class string) that mark page furniture.
 _JUNK_WORDS = re.compile(
-    r"(?<![a-z])(?:caption|share|sharing|social|related|relatedposts|read-?also|readmore|"
+    r"(?<![a-z])(?:caption|adv|share|sharing|social|related|relatedposts|read-?also|readmore|"
     r"tags?|keywords|comments?|advert\w*|ads?|adsbygoogle|banner|b-inject|inject\w*|byline|"
     r"author|newsletter|subscribe|breadcrumbs?|sidebar|widget|promo|outbrain|taboola|gallery|"
     r"print|rating|likes|counters|sponsor\w*|more-?news|most-?read|popular|toolbar|"
@@ -45,6 +45,7 @@ _JUNK_WORDS = re.compile(
     r"b-article__refs|fb-comments|icon_font_resize\w*)(?![a-z])",
     re.I,
 )
+_WIDGET = re.compile(r"(?<![a-z])widget\w*", re.I)
 _HIDDEN_WORDS = re.compile(r"(?<![\w-])(?:hidden|d-none|u-hide|sr-only|visually-hidden)(?![\w-])", re.I)
 _BODY_WORDS = re.compile(
     r"(?<![a-z])(?:article[-_]?body|articlebody|article[-_]?content|article[-_]?text|"
@@ -83,8 +84,11 @@ def is_junk(el: etree._Element) -> bool:
         return True
     if el.get("itemprop", "").lower() == "articlebody":
         return False
-    if class_matches(el, _JUNK_WORDS) or class_matches(el, _HIDDEN_WORDS):
+    if class_matches(el, _HIDDEN_WORDS):
         return True
+    if class_matches(el, _JUNK_WORDS):
+        # a heading is not a box: "widget-title" names the CMS module a subheading sits in
+        return not (tag in HEADING_TAGS and not _JUNK_WORDS.search(_WIDGET.sub(" ", _classes(el))))
     role = (el.get("role") or "").lower()
     if role in ("navigation", "complementary", "contentinfo", "banner"):
         return True

@@ -105,6 +105,14 @@ def _same(a: str, b: str) -> bool:
     return bool(a) and bool(b) and normalize_for_matching(a) == normalize_for_matching(b)
 
 
+def _truncation_of(short: str, full: str) -> bool:
+    """Is `short` a description cut off with an ellipsis ("… alanda...") from `full`?"""
+    if not short.rstrip().endswith(("...", "…")):
+        return False
+    head = normalize_for_matching(short.rstrip().rstrip(".… "))
+    return len(head) >= 60 and normalize_for_matching(full).startswith(head)
+
+
 def _names(value: Any) -> list[str]:
     """Names from a JSON-LD author/publisher value (string, dict, list)."""
     if isinstance(value, list):
@@ -314,7 +322,7 @@ def _lead(h1: etree._Element | None, container: etree._Element | None, meta: Pag
             continue
         if class_matches(el, _LEAD_WORDS) and len(text) <= 1200:
             return text, "visible", el
-        if desc_text and _same(text, desc_text):
+        if desc_text and (_same(text, desc_text) or _truncation_of(desc_text, text)):
             return text, "opengraph", el
     return None, None, None
 

@@ -167,6 +167,15 @@ _BOILERPLATE = re.compile(
 )
 
 
+#: The label an ad slot shows ("REKLAM", "Advertisement", «إعلان»): a whole block of only that.
+_AD_LABEL = re.compile(
+    r"^(?:advertisement|advertising|ad|anzeige|werbung|reklam|reklama|реклама|publicité|publicidad|"
+    r"pubblicità|publicidade|advertentie|annons|annonse|mainos|إعلان|اعلان|تبلیغات|広告|광고|广告)$",
+    re.I,
+)
+
+
 def is_boilerplate(text: str) -> bool:
-    """Share prompts, follow-us lines, comment policies, tag labels."""
-    return bool(_BOILERPLATE.match(clean_text(text)))
+    """Share prompts, follow-us lines, comment policies, tag labels, ad-slot labels."""
+    text = clean_text(text)
+    return bool(_BOILERPLATE.match(text) or _AD_LABEL.match(text.strip(" -–—:|")))
