@@ -1,0 +1,158 @@
+"""Load speed: N articles (3 KB bodies) loaded in batches into a file that already holds P, beside
+DuckDB's own floor for the same rows, measured in the same run.
+
+    python benchmarks/load.py                        # 100,000 into 100,000, batches of 1,000 and 10,000
+    python benchmarks/load.py --articles 20000 --prefill 20000
+
+Each configuration runs in its own process on its own copy of the prefilled file (so peak RSS is
+its own):
+- `load prepared`: `Warehouse.upsert_articles(batch, prepared=...)` with the dedup data (ids,
+  hashes, fingerprints, MinHash signatures, search terms) computed beforehand, outside the timing:
+  what the loader itself costs while it holds the file. This is the figure to hold against the floor.
+- `load`: `upsert_articles(batch)`, which also computes that dedup data (CPU, before the file is taken).
+- `floor`: the same rows' `article_versions` and `articles` tables as Arrow, inserted with one
+  `INSERT … SELECT` each in one transaction: no dedup lookups, no signatures, no search index.
+Bodies come from `flows.demo_world.GeneratedWorld(...).paragraphs(i)` (synthetic Arabic, 2.8-3.4 KB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def items(start: int, n: int, seed: int = 7):
+    from flows.demo_world import GeneratedWorld
+    from parsers import Article, Block
+    from warehouse import LoadItem
+
+    world = GeneratedWorld(n_articles=start + n, n_hosts=10, seed=seed)
+    fetched = datetime.now(timezone.utc)
+    out = []
+    for i in range(start, start + n):
+        source = f"site-{i % 10}"
+        url = f"https://{source}.example{world.path(i)}"
+        out.append(LoadItem(Article(
+            url=url, canonical_url=url, title=world.headline(i), lead=None,
+            body=tuple(Block("paragraph", p) for p in world.paragraphs(i)),
+            published_at=world.published(i).astimezone(timezone.utc), language="ar", source=source,
+            methods={"title": "jsonld", "body": "generic"},
+        ), fetched))
+    return out
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_load(db: str, start: int, total: int, batch: int, prepared: bool) -> dict:
+    from warehouse import Warehouse
+    from warehouse.dedup import prepare
+
+    wh = Warehouse(db, lock_timeout=60)
+    times, rows = [], 0
+    for s in range(start, start + total, batch):
+        chunk = items(s, min(batch, start + total - s))
+        pre = prepare(chunk) if prepared else None
+        t = time.perf_counter()
+        wh.upsert_articles(chunk, "bench", prepared=pre)
+        times.append(time.perf_counter() - t)
+        rows += len(chunk)
+    return {"rows": rows, "seconds": sum(times), "rows_per_s": rows / sum(times),
+            "median_batch_s": statistics.median(times), "peak_rss_mb": peak_rss_mb()}
+
+
+def run_floor(db: str, start: int, total: int) -> dict:
+    import duckdb
+
+    from warehouse.dedup import decide_batch, prepare
+    from warehouse.store import _articles_table, _versions_table
+
+    decisions = []
+    for s in range(start, start + total, 10_000):
+        chunk = items(s, min(10_000, start + total - s))
+        decisions += decide_batch(prepare(chunk), {}, {})
+    now = datetime.now(timezone.utc)
+    versions, arts = _versions_table(decisions, "bench"), _articles_table(decisions, "bench", now)
+    del decisions
+    con = duckdb.connect(db)
+    t = time.perf_counter()
+    con.execute("BEGIN")
+    con.register("v", versions)
+    con.register("a", arts)
+    con.execute("INSERT INTO article_versions BY NAME SELECT * FROM v")
+    con.execute("INSERT INTO articles BY NAME SELECT * FROM a")
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    seconds = time.perf_counter() - t
+    con.close()
+    return {"rows": total, "seconds": seconds, "rows_per_s": total / seconds, "peak_rss_mb": peak_rss_mb()}
+
+
+def prefill(db: Path, n: int) -> None:
+    from warehouse import Warehouse
+
+    wh = Warehouse(db, lock_timeout=60)
+    wh.migrate()
+    for s in range(0, n, 10_000):
+        wh.upsert_articles(items(1_000_000 + s, min(10_000, n - s)), "prefill")
+
+
+def child(args: argparse.Namespace) -> None:
+    if args.config == "floor":
+        out = run_floor(args.db, 0, args.articles)
+    else:
+        kind, batch = args.config.split(":")
+        out = run_load(args.db, 0, args.articles, int(batch), kind == "prepared")
+    print(json.dumps(out))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=100_000)
+    ap.add_argument("--prefill", type=int, default=100_000)
+    ap.add_argument("--batches", default="1000,10000")
+    ap.add_argument("--configs", default="prepared,load", help="prepared and/or load")
+    ap.add_argument("--config", help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.config:
+        return child(args)
+    work = Path(tempfile.mkdtemp(prefix="akhbar-load-"))
+    base = work / "prefilled.duckdb"
+    t = time.perf_counter()
+    prefill(base, args.prefill)
+    print(f"prefilled {args.prefill:,} articles in {time.perf_counter() - t:.0f} s ({base.stat().st_size / 1e6:.0f} MB)")
+    configs = ["floor"] + [f"{k}:{b}" for k in args.configs.split(",") for b in args.batches.split(",")]
+    results = {}
+    for config in configs:
+        db = work / f"{config.replace(':', '-')}.duckdb"
+        shutil.copy(base, db)
+        proc = subprocess.run([sys.executable, __file__, "--config", config, "--db", str(db),
+                               "--articles", str(args.articles)], capture_output=True, text=True, check=True)
+        results[config] = json.loads(proc.stdout.strip().splitlines()[-1])
+        db.unlink()
+        r = results[config]
+        ratio = results["floor"]["rows_per_s"] / r["rows_per_s"]
+        median = f"{r['median_batch_s'] * 1000:8.0f} ms" if "median_batch_s" in r else " " * 11
+        print(f"{config:16s} {r['rows']:>8,} rows {r['seconds']:7.1f} s {r['rows_per_s']:8,.0f} rows/s "
+              f"median batch {median}  peak RSS {r['peak_rss_mb']:6.0f} MB  {ratio:4.2f}x floor time", flush=True)
+    shutil.rmtree(work)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
