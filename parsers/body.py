@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
+from copy import deepcopy
 from dataclasses import dataclass
 
+import lxml.html
 from lxml import etree
 
 from parsers.article import Block
 from parsers.text import clean_text, is_boilerplate, is_layout_only, is_read_also
 
 __all__ = ["Run", "find_container", "container_runs", "runs_to_blocks", "generic_blocks",
+           "shingles", "trim_by_second_opinion", "region_around",
            "class_matches", "lead_prefix", "is_junk", "is_body_like", "JUNK_TAGS"]
 
 JUNK_TAGS = frozenset(
@@ -105,10 +109,16 @@ def _direct_text(el: etree._Element) -> str:
     return "".join(parts)
 
 
+def _text_len(text: str) -> int:
+    """Length of `text` as `clean_text` would leave it, counted cheaply (bidi marks and
+    zero-width spaces aside): whitespace runs count as one character."""
+    return len(" ".join(text.split()))
+
+
 def _link_density(el: etree._Element, total: int) -> float:
     if total <= 0:
         return 1.0
-    links = sum(len(clean_text(a.text_content())) for a in el.iter("a"))
+    links = sum(_text_len(a.text_content()) for a in el.iter("a"))
     return min(1.0, links / total)
 
 
@@ -147,10 +157,10 @@ def find_container(root: etree._Element, after: etree._Element | None = None) ->
         if el.tag in JUNK_TAGS:
             continue
         if el.tag == "p":
-            length = len(clean_text(el.text_content()))
+            length = _text_len(el.text_content())
             holder = el.getparent()
         elif el.tag in ("div", "td", "section", "article", "span", "font", "blockquote"):
-            length = len(clean_text(_direct_text(el)))
+            length = _text_len(_direct_text(el))
             holder = el
         else:
             continue
@@ -170,7 +180,7 @@ def find_container(root: etree._Element, after: etree._Element | None = None) ->
             score *= 1.6
         elif is_junk(el):
             score *= 0.2
-        text_len = len(clean_text(el.text_content()))
+        text_len = _text_len(el.text_content())
         score *= 1.0 - 0.8 * _link_density(el, text_len)
         if after_pos >= 0:
             last = max((order.get(d, 0) for d in el.iter()), default=0)
@@ -431,3 +441,74 @@ def lead_prefix(container: etree._Element) -> list[etree._Element]:
     ):
         return [prev]
     return []
+
+
+_WORD = re.compile(r"\w+")
+
+
+def shingles(text: str, n: int = 4) -> Counter:
+    """Multiset of `n`-word shingles of `text` (a text shorter than `n` words is one shingle)."""
+    words = _WORD.findall(text)
+    if len(words) < n:
+        return Counter([tuple(words)]) if words else Counter()
+    return Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+
+
+def region_around(container: etree._Element, levels: int = 2) -> etree._Element:
+    """A copy of the container's ancestor `levels` up (not past <body>), as its own small
+    document: what a second extractor reads to judge our container, at a fraction of the
+    cost of the whole page."""
+    node = container
+    for _ in range(levels):
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        node = parent
+    html = lxml.html.document_fromstring("<html><body></body></html>")
+    html.find("body").append(deepcopy(node))
+    return html
+
+
+#: The second opinion must hold almost nothing we lack (its text is inside ours) ...
+_SECOND_INSIDE = 0.95
+#: ... while a noticeable share of ours is missing from it; a block of ours is then kept when
+#: at least this share of its shingles is in the second opinion.
+_OURS_COVERED_BELOW = 0.95
+_BLOCK_SUPPORT = 0.5
+_LEAD_MIN = 100
+
+
+def trim_by_second_opinion(blocks: list[Block], other: list[Block]) -> list[Block]:
+    """Drop from our blocks what a second extractor, reading the same region, left out as
+    furniture: only when its text lies almost wholly inside ours (so it found the same story,
+    not another one) and ours has a noticeable share it does not (teaser lists, tag boxes,
+    broadcast notes, fold-out info boxes). Our own text is kept verbatim; blocks the other
+    extractor does not have are dropped, the rest stays in our order and kinds."""
+    if not blocks or not other:
+        return blocks
+    ours = shingles("\n".join(b.text for b in blocks))
+    theirs = shingles("\n".join(b.text for b in other))
+    shared = sum((ours & theirs).values())
+    if not theirs or shared < _SECOND_INSIDE * sum(theirs.values()):
+        return blocks
+    if shared >= _OURS_COVERED_BELOW * sum(ours.values()):
+        return blocks
+    keep = []
+    for block in blocks:
+        own = shingles(block.text)
+        total = sum(own.values())
+        keep.append(total == 0 or sum((own & theirs).values()) >= _BLOCK_SUPPORT * total)
+    first = next((i for i, k in enumerate(keep) if k and blocks[i].kind != "subheading"), len(keep))
+    for i in range(first):
+        # a standfirst paragraph before the story's first shared paragraph: extractors often
+        # leave out a lead for its class; it stays
+        if blocks[i].kind == "paragraph" and len(blocks[i].text) >= _LEAD_MIN:
+            keep[i] = True
+    following = False  # a subheading goes with the text under it (extractors drop headings)
+    for i in range(len(blocks) - 1, -1, -1):
+        if blocks[i].kind == "subheading":
+            keep[i] = following
+        else:
+            following = keep[i]
+    kept = [b for b, k in zip(blocks, keep) if k]
+    return kept or blocks

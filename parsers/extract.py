@@ -26,7 +26,7 @@ from lxml import etree
 from parsers.article import Article, Block, SiteContext
 from parsers.body import (
     class_matches, container_runs, find_container, generic_blocks, is_junk, lead_prefix,
-    runs_to_blocks,
+    region_around, runs_to_blocks, trim_by_second_opinion,
 )
 from parsers.dates import (
     ParsedDate, date_from_url, find_dates, is_plausible, parse_iso, parse_visible,
@@ -64,6 +64,8 @@ _DATELINE = re.compile(r"^[^()\n]{2,40}?\s*[(（]\s*([^()]{2,30}?)\s*[)）]\s*(?
 #: Below this many characters of body text from our own container, trafilatura is asked too
 #: (it costs ~5-20 ms, so not on every page).
 _GENERIC_BELOW = 1500
+#: A paragraph shorter than this is a "short line" (see the second opinion in `extract`).
+_SHORT_LINE = 80
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)\s*$", re.I)
 _MACHINE_PUBLISHED = (
     ("article:published_time", "opengraph"), ("og:published_time", "opengraph"),
@@ -485,6 +487,11 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
     if container is not None:
         blocks = runs_to_blocks(container_runs(container, prefix, tf.drop))
         methods["body"] = tmethod if tf.body is not None else "visible"
+        if tf.body is None and any(b.kind == "paragraph" and len(b.text) < _SHORT_LINE for b in blocks):
+            # short lines in the text (a date stamp, "3 Min", "Dieses Thema im Programm:", a
+            # teaser's label) hint at furniture inside our container: a second opinion on the
+            # region around it (a small copy, so cheap) drops what the other extractor leaves out
+            blocks = trim_by_second_opinion(blocks, _trafilatura_blocks(region_around(container)))
     own_len = sum(len(b.text) for b in blocks)
     if own_len < _GENERIC_BELOW and own_len < 0.6 * _paragraph_text_length(root):
         # a short body holding little of the page's paragraph text may mean we picked a
