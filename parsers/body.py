@@ -22,7 +22,7 @@ from parsers.article import Block
 from parsers.text import clean_text, is_boilerplate, is_layout_only, is_read_also
 
 __all__ = ["Run", "find_container", "container_runs", "runs_to_blocks", "generic_blocks",
-           "shingles", "trim_by_second_opinion", "region_around",
+           "shingles", "trim_by_second_opinion", "region_around", "extends",
            "class_matches", "lead_prefix", "is_junk", "is_body_like", "JUNK_TAGS"]
 
 JUNK_TAGS = frozenset(
@@ -512,3 +512,20 @@ def trim_by_second_opinion(blocks: list[Block], other: list[Block]) -> list[Bloc
             following = keep[i]
     kept = [b for b, k in zip(blocks, keep) if k]
     return kept or blocks
+
+
+#: `extends`: ours must lie this much inside the other body, and be at most this share of it.
+_EXTENDS_INSIDE = 0.9
+_EXTENDS_COVER = 0.8
+
+
+def extends(blocks: list[Block], other: list[Block]) -> bool:
+    """Does `other` hold (nearly) all of our text and a good deal more (ours under 80% of it)?
+    Then it found the same story, continued where our container stopped."""
+    if not blocks or not other:
+        return False
+    ours = shingles("\n".join(b.text for b in blocks))
+    theirs = shingles("\n".join(b.text for b in other))
+    shared = sum((ours & theirs).values())
+    return (shared >= _EXTENDS_INSIDE * sum(ours.values())
+            and shared < _EXTENDS_COVER * sum(theirs.values()))

@@ -26,7 +26,7 @@ from lxml import etree
 from parsers.article import Article, Block, SiteContext
 from parsers.body import (
     class_matches, container_runs, find_container, generic_blocks, is_junk, lead_prefix,
-    region_around, runs_to_blocks, trim_by_second_opinion,
+    extends, region_around, runs_to_blocks, trim_by_second_opinion,
 )
 from parsers.dates import (
     ParsedDate, date_from_url, find_dates, is_plausible, parse_iso, parse_visible,
@@ -66,6 +66,8 @@ _DATELINE = re.compile(r"^[^()\n]{2,40}?\s*[(（]\s*([^()]{2,30}?)\s*[)）]\s*(?
 _GENERIC_BELOW = 1500
 #: A paragraph shorter than this is a "short line" (see the second opinion in `extract`).
 _SHORT_LINE = 80
+#: Below this share of the page's paragraph text, a long body is checked against trafilatura's.
+_SPLIT_SHARE = 0.5
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)\s*$", re.I)
 _MACHINE_PUBLISHED = (
     ("article:published_time", "opengraph"), ("og:published_time", "opengraph"),
@@ -493,11 +495,20 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
             # region around it (a small copy, so cheap) drops what the other extractor leaves out
             blocks = trim_by_second_opinion(blocks, _trafilatura_blocks(region_around(container)))
     own_len = sum(len(b.text) for b in blocks)
-    if own_len < _GENERIC_BELOW and own_len < 0.6 * _paragraph_text_length(root):
+    page_len = _paragraph_text_length(root)
+    if own_len < _GENERIC_BELOW and own_len < 0.6 * page_len:
         # a short body holding little of the page's paragraph text may mean we picked a
         # teaser box: ask trafilatura, keep the longer one
         generic = _trafilatura_blocks(root)
         if sum(len(b.text) for b in generic) > max(1.5 * own_len, 200 if not blocks else 0):
+            blocks = generic
+            methods["body"] = "generic"
+    elif tf.body is None and blocks and own_len < _SPLIT_SHARE * page_len:
+        # a long body that still holds under half of the page's paragraph text: the story may
+        # go on in sibling modules we did not join. The whole-page extractor's body wins when
+        # it holds ours and adds a good deal more
+        generic = _trafilatura_blocks(root)
+        if extends(blocks, generic):
             blocks = generic
             methods["body"] = "generic"
 
