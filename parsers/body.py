@@ -90,6 +90,8 @@ def is_junk(el: etree._Element) -> bool:
         return False
     if class_matches(el, _HIDDEN_WORDS):
         return True
+    if tag == "a" and el.tail and el.tail.strip() and "none" not in (el.get("style") or ""):
+        return False  # a link inside running text ("<a class=tag-link>Fuji TV</a> said"): words of the sentence
     if class_matches(el, _JUNK_WORDS):
         # a heading is not a box: "widget-title" names the CMS module a subheading sits in
         return not (tag in HEADING_TAGS and not _JUNK_WORDS.search(_WIDGET.sub(" ", _classes(el))))
