@@ -162,7 +162,8 @@ def is_read_also(text: str) -> bool:
 _BOILERPLATE = re.compile(
     r"^(?:تابعوا|تابعنا|انسخ الرابط|شارك(?:وا)?\s|اضف تعليق|أضف تعليق|ترحب شبكة|الآراء الواردة|"
     r"كد خبر|کد خبر|لینک کوتاه|برچسب|الكلمات الدالة|كلمات مفتاحية|الوسوم|"
-    r"Share this|Follow us|Advertisement|Anzeige|Publicité)",
+    r"Share this|Follow us|Advertisement|Anzeige|Publicité|"
+    r"(?:기사\s*)?(?:URL|링크|주소)[이가]\s*복사되었습니다|Link copied|Link kopiert|Lien copié)",
     re.I,
 )
 
