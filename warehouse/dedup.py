@@ -99,20 +99,26 @@ def prepare(items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS)
 
 @dataclass
 class _BatchIndex:
-    """Stories decided so far in this batch (plus the warehouse candidates), by bucket."""
+    """Stories decided so far in this batch (plus the warehouse candidates), by bucket.
 
+    Only `shared` keys are indexed: those that occur more than once among the batch and its
+    warehouse candidates. Any other key can never produce a candidate pair, and skipping it keeps
+    the per-story cost at one C-level set intersection instead of a Python loop over 32 bands.
+    """
+
+    shared: frozenset[int] = frozenset()
     buckets: dict[int, list[str]] = field(default_factory=dict)
     stories: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # id -> (cluster, sig)
 
     def add(self, article_id: str, cluster_id: str, signature: np.ndarray, keys: Iterable[int]) -> None:
         self.stories[article_id] = (cluster_id, signature)
-        for key in keys:
+        for key in self.shared.intersection(keys):
             self.buckets.setdefault(key, []).append(article_id)
 
     def best_match(self, article_id: str, signature: np.ndarray, keys: Iterable[int]) -> tuple[str, float] | None:
         seen: set[str] = {article_id}
         best: tuple[str, float] | None = None
-        for key in keys:
+        for key in self.shared.intersection(keys):
             for other in self.buckets.get(key, ()):
                 if other in seen:
                     continue
@@ -121,6 +127,18 @@ class _BatchIndex:
                 if best is None or score > best[1] or (score == best[1] and other < best[0]):
                     best = (other, score)
         return best
+
+
+def _shared_keys(batch: Sequence[Prepared], candidate_keys: Mapping[str, Sequence[int]]) -> frozenset[int]:
+    """Bucket keys held by at least two stories of the batch, or by the batch and a candidate."""
+    batch_keys = [k for p in batch for k in set(p.keys)]
+    if not batch_keys:
+        return frozenset()
+    values, counts = np.unique(np.fromiter(batch_keys, dtype=np.int64, count=len(batch_keys)), return_counts=True)
+    shared = set(values[counts > 1].tolist())
+    for keys in candidate_keys.values():
+        shared.update(keys)
+    return frozenset(shared)
 
 
 def decide_batch(
@@ -142,8 +160,8 @@ def decide_batch(
     decisions: list[Decision] = []
     seen_ids: set[str] = set()
     fingerprints = dict(known_fingerprints)
-    index = _BatchIndex()
     keys_of = candidate_keys or {}
+    index = _BatchIndex(_shared_keys(batch, keys_of))
     for cand in candidates:
         index.add(cand.article_id, cand.cluster_id, cand.signature, keys_of.get(cand.article_id, ()))
     for p in batch:

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from warehouse.connection import WarehouseBusy, open_reader, open_writer
 from warehouse.dedup import Prepared, decide_batch, prepare
+from warehouse.health import SourceRun, read_health, source_runs_table
 from warehouse.near_index import add_signatures, find_candidates
 from warehouse.search_index import IndexEntry, index_documents
 from warehouse.migrations import apply_migrations
@@ -156,6 +157,29 @@ class Warehouse:
         now = _utc_now()  # started_at is kept from start_run (it only fills a row start_run never wrote)
         stats_text = json.dumps(stats, ensure_ascii=False)
         self._write_rows("runs", _run_table(run_id, None, now, now, status, None, stats_text), run_id)
+
+    # -- source runs and health (warehouse/health.py) ------------------------------------
+    def record_source_runs(self, rows: Sequence[SourceRun]) -> list[dict] | None:
+        """Insert a run's per-source outcomes (`source_runs`) and return the `source_health` of
+        those sources, read in the same transaction; None when the file was busy and the rows
+        were staged (the next write lands them)."""
+        if not rows:
+            return []
+        table = source_runs_table(rows)
+        try:
+            with self._writing() as con:
+                apply_rows(con, "source_runs", table)
+                return read_health(con, [r.source for r in rows])
+        except WarehouseBusy:
+            if not self.stage_when_busy:
+                raise
+            self.staging.put("source_runs", table, rows[0].run_id)
+            return None
+
+    def source_health(self, names: Sequence[str] | None = None) -> list[dict]:
+        """Rows of the `source_health` view (all sources, or those named), flagged ones first."""
+        with open_reader(self.path, self.lock_timeout) as con:
+            return read_health(con, names)
 
     # -- sources ------------------------------------------------------------------------
     def upsert_sources(self, sources: Sequence[SourceRecord]) -> None:
@@ -486,6 +510,22 @@ def _articles_table(decisions: list[Decision], run_id: str | None, now: datetime
 _BLOCKS = pa.list_(pa.struct([("kind", pa.string()), ("text", pa.string())]))
 
 
+def _blocks_array(arts: list) -> pa.Array:
+    """The body blocks of each article as list<struct<kind, text>>, built from flat columns
+    (a list of dicts per row costs ~10x more in pyarrow)."""
+    offsets = [0]
+    kinds: list[str] = []
+    texts: list[str] = []
+    for a in arts:
+        for b in a.body:
+            kinds.append(b.kind)
+            texts.append(b.text)
+        offsets.append(len(kinds))
+    values = pa.StructArray.from_arrays([pa.array(kinds, pa.string()), pa.array(texts, pa.string())],
+                                        names=["kind", "text"])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
 def _versions_table(decisions: list[Decision], run_id: str | None) -> pa.Table:
     arts = [d.item.article for d in decisions]
     return pa.table(
@@ -502,7 +542,7 @@ def _versions_table(decisions: list[Decision], run_id: str | None) -> pa.Table:
             "kicker": [a.kicker for a in arts],
             "lead": [a.lead for a in arts],
             "body": [a.body_text for a in arts],
-            "body_blocks": pa.array([[{"kind": b.kind, "text": b.text} for b in a.body] for a in arts], _BLOCKS),
+            "body_blocks": _blocks_array(arts),
             "credit": [a.credit for a in arts],
             "authors": pa.array([list(a.authors) for a in arts], pa.list_(pa.string())),
             "language": [a.language for a in arts],
