@@ -16,11 +16,11 @@ from flows.config import Source
 from flows.discovery import Discovered, discover
 from flows.fetch import Fetched, FetchRequest, FetchState, fetch_all
 from flows.settings import Settings
-from parsers import ExtractionError, extract
+from parsers import ExtractionError, canonicalize_url, extract
 from parsers.text import decode_html
-from warehouse import LoadItem, PageFailure
+from warehouse import LoadItem, PageFailure, Warehouse
 
-__all__ = ["Discovered", "Frontier", "Parsed", "discover", "plan_frontier", "fetch_pages", "parse_pages", "failure_of"]
+__all__ = ["Discovered", "Frontier", "Parsed", "discover", "build_frontier", "plan_frontier", "fetch_pages", "parse_pages", "failure_of"]
 
 
 @dataclass
@@ -53,6 +53,20 @@ def failure_of(fetched: Fetched, stage: str = "fetch") -> PageFailure:
         status_code=fetched.status,
         detail=fetched.detail,
     )
+
+
+def build_frontier(discovered: Discovered, sources: Sequence[Source], warehouse: Warehouse, cap: int) -> Frontier:
+    """The frontier of a run: when each discovered URL's story was last loaded (looked up by the
+    URL and by its folded canonical key: www/m./amp variants are one story), then `plan_frontier`."""
+    every = [u for urls in discovered.urls.values() for u in urls]
+    keys = {u: canonicalize_url(u) for u in every}
+    state = warehouse.frontier_state(every + list(keys.values()))
+    last_seen: dict[str, datetime] = {}
+    for u in every:
+        seen = [t for t in (state.get(u), state.get(keys[u])) if t is not None]
+        if seen:
+            last_seen[u] = max(seen)
+    return plan_frontier(discovered, sources, last_seen, cap)
 
 
 def plan_frontier(discovered: Discovered, sources: Sequence[Source], last_seen: Mapping[str, datetime],
