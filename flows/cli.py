@@ -69,14 +69,26 @@ def _summary_table(summary: dict) -> Table:
     return table
 
 
-def _run_flow(config: Path, sources: list[str] | None, database: Path | None, console: Console) -> dict:
+def _writer_limit(config: Path) -> str:
+    if config.exists():
+        try:
+            return load_config(config).settings.writer_concurrency_limit
+        except ConfigError:
+            pass
+    return Settings().writer_concurrency_limit
+
+
+def _run_flow(config: Path, sources: list[str] | None, database: Path | None, console: Console,
+              group: str | None = None) -> dict:
     """Run the ingest flow in this process with a progress display; return its summary."""
     apply_prefect_defaults()
     from flows.ingest import ingest  # imports Prefect: only when a run is asked for
+    from flows.prefect_setup import ensure_writer_limit
     from flows.progress import reporting
 
     started = time.monotonic()
     with console.status("starting Prefect (local mode)…") as status:
+        ensure_writer_limit(_writer_limit(config))  # local mode: the same step as `akhbar init`
 
         def show(stage: str, message: str) -> None:
             status.update(f"[{time.monotonic() - started:5.1f}s] {stage}: {message}")
@@ -84,28 +96,36 @@ def _run_flow(config: Path, sources: list[str] | None, database: Path | None, co
         with reporting(show):
             return ingest(
                 sources=sources or None,
+                group=group,
                 config=str(config),
                 database=str(database) if database is not None else None,
             )
 
 
+def _print_flagged(summary: dict, console: Console) -> None:
+    for name, flagged in (summary.get("flagged") or {}).items():
+        console.print(f"flagged: {name} is {flagged['flag']}: {flagged['reason']}", markup=False, style="yellow")
+
+
 @app.command()
 def run(
     source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+    group: Annotated[Optional[str], typer.Option("--group", "-g", help="Only the sources of this schedule group.")] = None,
     config: ConfigOpt = Path("sources.yaml"),
     database: DatabaseOpt = None,
 ) -> None:
     """Run the ingest flow once over the configured sources, with a progress display."""
     try:
-        load_config(config).select(source)  # fail before Prefect starts
+        load_config(config).select(source, group)  # fail before Prefect starts
     except ConfigError as exc:
         _err().print(f"error: {exc}", markup=False)
         raise typer.Exit(2)
     console = _out()
-    summary = _run_flow(config, source, database, console)
+    summary = _run_flow(config, source, database, console, group)
     console.print(_summary_table(summary))
     for name, reasons in summary.get("failure_reasons", {}).items():
         console.print(f"{name}: failures " + ", ".join(f"{k} ×{v}" for k, v in reasons.items()), markup=False)
+    _print_flagged(summary, console)
 
 
 def _jsonable(value: Any) -> Any:
@@ -342,6 +362,7 @@ def reparse(
 
 
 from flows import cli_warehouse as _cli_warehouse  # noqa: E402,F401  (status, snapshot, export, maintain)
+from flows import cli_prefect as _cli_prefect  # noqa: E402,F401  (init, serve)
 
 
 def main() -> None:  # pragma: no cover - console script entry

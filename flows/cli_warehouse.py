@@ -33,7 +33,8 @@ def status(
     config: ConfigOpt = Path("sources.yaml"),
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the file while a writer holds it.")] = 5.0,
 ) -> None:
-    """Show the warehouse: schema version, row counts, the last run, and what waits in staging."""
+    """Show the warehouse: schema version, row counts, the last run, the health of each source
+    (flagged when silent or failing), and what waits in staging."""
     from warehouse.status import warehouse_status
 
     st = warehouse_status(_database(database, config), timeout=timeout)
@@ -58,6 +59,8 @@ def status(
                           f"finished {_when(r['finished_at'])} totals {r['totals'] or '-'}", markup=False)
         else:
             console.print("last run   none", markup=False)
+        if st.health:
+            _print_health(st.health, console)
     if not st.staging:
         console.print("staging    empty", markup=False)
         return
@@ -67,6 +70,22 @@ def status(
     for s in st.staging:
         table.add_row(s["kind"], str(s["batches"]), str(s["rows"]), _when(s["oldest"]))
     console.print(table)
+
+
+def _print_health(health: list[dict], console) -> None:
+    table = Table(title="sources (view source_health)", title_justify="left")
+    for column in ("source", "last success", "last run", "failed runs in a row", "new 24 h", "usual a day",
+                   "articles", "flag"):
+        table.add_column(column, justify="left" if column in ("source", "last success", "flag") else "right")
+    for h in health:
+        usual = "-" if h["usual_per_day"] is None else f"{float(h['usual_per_day']):g}"
+        table.add_row(h["source"], _when(h["last_success_at"]), h["last_run_status"] or "-",
+                      str(h["consecutive_failures"]), str(h["articles_24h"]), usual, str(h["articles"]),
+                      h["flag"] or "", style="yellow" if h["flag"] else None)
+    console.print(table)
+    for h in health:
+        if h["flag"]:
+            console.print(f"flagged    {h['source']} is {h['flag']}: {h['flag_reason']}", markup=False, style="yellow")
 
 
 @app.command()
@@ -133,10 +152,13 @@ def maintain(
     from flows.prefect_env import apply_prefect_defaults
 
     apply_prefect_defaults()
+    from flows.cli import _writer_limit
     from flows.maintain import maintain as maintain_flow
+    from flows.prefect_setup import ensure_writer_limit
 
     path = _database(database, config)
     with _out().status("starting Prefect (local mode)…"):
+        ensure_writer_limit(_writer_limit(config))  # local mode: the same step as `akhbar init`
         report = maintain_flow(config=str(config), database=str(path), compact_file=compact,
                                retention_days=retention_days)
     console = _out()

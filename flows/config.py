@@ -21,6 +21,7 @@ File shape::
         min_delay: 0.5
         revisit_after_hours: null     # refetch known articles this old (null: only on a sign of change)
         allow_private_addresses: false   # only local test and demo sources set this
+        schedule_group: default       # the Prefect deployment that ingests it (prefect.yaml, one per group)
 
 A source needs at least one discovery endpoint: feeds, sitemaps, listing_pages or
 autodiscover_feeds.
@@ -42,7 +43,10 @@ from flows.settings import Settings
 from parsers import SiteContext
 from warehouse import SourceRecord
 
-__all__ = ["ConfigError", "ListingPage", "Source", "Config", "load_config"]
+__all__ = ["ConfigError", "DEFAULT_GROUP", "ListingPage", "Source", "Config", "load_config"]
+
+#: The schedule group of a source that names none.
+DEFAULT_GROUP = "default"
 
 
 class ConfigError(Exception):
@@ -107,6 +111,9 @@ class Source(BaseModel):
     #: names the outlet is credited as in other outlets' credit lines («الوفاق», "Al-Wefaq"):
     #: a story cluster prefers as its representative the outlet that the copies credit
     aliases: tuple[str, ...] = ()
+    #: which scheduled deployment ingests it: prefect.yaml has one `ingest` deployment per group
+    #: (parameter `group`), e.g. `default` every 15 minutes, `hourly` for slow sites
+    schedule_group: str = Field(DEFAULT_GROUP, pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)
 
     @field_validator("sitemaps")
     @classmethod
@@ -175,14 +182,26 @@ class Config(BaseModel):
     sources: tuple[Source, ...] = Field(min_length=1)
     settings: Settings = Field(default_factory=Settings)
 
-    def select(self, names: list[str] | None) -> tuple[Source, ...]:
-        """The sources named (all when `names` is empty); an unknown name is a ConfigError."""
+    @property
+    def groups(self) -> list[str]:
+        """The schedule groups the sources use, in first-use order."""
+        return list(dict.fromkeys(s.schedule_group for s in self.sources))
+
+    def select(self, names: list[str] | None, group: str | None = None) -> tuple[Source, ...]:
+        """The sources named (all when `names` is empty), of schedule group `group` when given;
+        an unknown name, or a group no source belongs to, is a ConfigError."""
+        chosen = self.sources
+        if group is not None:
+            chosen = tuple(s for s in chosen if s.schedule_group == group)
+            if not chosen:
+                raise ConfigError(f"no source in schedule group {group!r}; groups: {', '.join(self.groups)}")
         if not names:
-            return self.sources
-        known = {s.name: s for s in self.sources}
+            return chosen
+        known = {s.name: s for s in chosen}
         missing = [n for n in names if n not in known]
         if missing:
-            raise ConfigError(f"unknown source(s) {', '.join(missing)}; configured: {', '.join(known)}")
+            where = f" in schedule group {group!r}" if group is not None else ""
+            raise ConfigError(f"unknown source(s){where} {', '.join(missing)}; configured: {', '.join(known)}")
         return tuple(known[n] for n in names)
 
 

@@ -44,6 +44,9 @@ class Discovered:
     failures: list[PageFailure] = field(default_factory=list)
     validators: list[Validators] = field(default_factory=list)
     endpoints: dict[str, int] = field(default_factory=dict)  # kind -> endpoints read (200 or 304)
+    #: per source: discovery endpoints asked, and of them read (answered and parsed)
+    asked: dict[str, int] = field(default_factory=dict)
+    read: dict[str, int] = field(default_factory=dict)
     not_modified: int = 0
 
     def add(self, source: str, url: str, changed: datetime | None) -> None:
@@ -102,6 +105,8 @@ def discover(sources: Sequence[Source], settings: Settings, warehouse: Warehouse
         for (_, extra), fetched in zip(todo, answers):
             source = by_name[fetched.request.source]
             kind = fetched.request.kind
+            result.asked[source.name] = result.asked.get(source.name, 0) + 1
+            failures_before = len(result.failures)
             if not fetched.ok:
                 result.failures.append(_failure(fetched, fetched.reason or "error", fetched.detail))
                 continue
@@ -128,6 +133,8 @@ def discover(sources: Sequence[Source], settings: Settings, warehouse: Warehouse
                     if url not in feed_seen[source.name]:
                         feed_seen[source.name].add(url)
                         next_round.append((FetchRequest(url, source.name, "feed"), {}))
+            if not any(f.url == fetched.request.url for f in result.failures[failures_before:]):
+                result.read[source.name] = result.read.get(source.name, 0) + 1
         todo = next_round
     return result
 

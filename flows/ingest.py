@@ -13,20 +13,23 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
 from flows.archive import Archive
 from flows.config import Source, load_config
 from flows.fetch import Fetched, FetchState
+from flows.prefect_setup import writer_slot
 from flows.progress import report
 from flows.robots import RobotsCache, origin_of
 from flows.settings import Settings
 from flows.stages import Discovered, Frontier, Parsed, discover, fetch_pages, parse_pages, plan_frontier
-from flows.summary import RunSummary
+from flows.summary import RunSummary, report_markdown, report_table
 from parsers import canonicalize_url
 from warehouse import LoadResult, PageFailure, Warehouse
 
@@ -81,15 +84,17 @@ def parse_task(fetched: Sequence[Fetched], source: Source) -> _Timed:
 
 
 @task(name="load", cache_policy=NONE)
-def load_task(parsed: Parsed, warehouse: Warehouse, run_id: str, state: FetchState, discovered: Discovered) -> _Timed:
+def load_task(parsed: Parsed, warehouse: Warehouse, run_id: str, state: FetchState, discovered: Discovered,
+              writer_limit: str) -> _Timed:
     report("load", f"loading {len(parsed.items)} article(s)")
 
     def load() -> LoadResult:
-        # one transaction; if the file stays busy (a session holds it), the batch is staged
-        result = warehouse.load(parsed.items, parsed.failures, run_id)
-        if result.staged:
-            report("load", f"warehouse busy: {result.staged} article(s) staged for the next load")
-        _save_fetch_state(warehouse, run_id, state, discovered)
+        with writer_slot(writer_limit):  # one writer at a time across runs and machines
+            # one transaction; if the file stays busy (a session holds it), the batch is staged
+            result = warehouse.load(parsed.items, parsed.failures, run_id)
+            if result.staged:
+                report("load", f"warehouse busy: {result.staged} article(s) staged for the next load")
+            _save_fetch_state(warehouse, run_id, state, discovered)
         return result
 
     return _timed(load)
@@ -115,18 +120,23 @@ def _origins(sources: Sequence[Source]) -> list[str]:
 @flow(name="ingest")
 def ingest(
     sources: list[str] | None = None,
+    group: str | None = None,
     config: str = "sources.yaml",
     database: str | None = None,
 ) -> dict:
-    """Ingest the configured sources once (all of them, or those named in `sources`).
+    """Ingest the configured sources once: all of them, those of schedule group `group` (each
+    deployment of prefect.yaml ingests one group), and/or those named in `sources`.
 
     Returns the run summary: per source discovered, known, skipped, fetched, new, updated,
     unchanged, duplicates and failed (discovered is the sum of the outcomes), plus failure
-    reasons and time per stage.
+    reasons, time per stage and the health of the sources (`flagged`: silent or failing).
+    Publishes a markdown and a table artifact. Fails only when the run cannot work (bad
+    configuration, unusable warehouse, missing writer limit), never because pages failed.
     """
     logger = get_run_logger()
+    started_at = datetime.now(timezone.utc)
     cfg = load_config(config)  # a bad file stops the run here, before anything is fetched
-    selected = cfg.select(sources)
+    selected = cfg.select(sources, group)
     settings = cfg.settings if database is None else cfg.settings.model_copy(update={"database": database})
     warehouse = Warehouse(
         settings.database,
@@ -136,13 +146,15 @@ def ingest(
         lock_timeout=settings.lock_timeout,
         stage_when_busy=True,  # a busy file never loses a batch: it waits in staging
     )
-    warehouse.migrate()
-    warehouse.upsert_sources([s.warehouse_record() for s in selected])
-
+    limit = settings.writer_concurrency_limit
     run_id = uuid.uuid4().hex
     names = [s.name for s in selected]
     summary = RunSummary(run_id, names)
-    warehouse.start_run(run_id, names, str(flow_run.id) if flow_run.id else None)
+    flow_run_id = str(flow_run.id) if flow_run.id else None
+    with writer_slot(limit):  # strict: a missing limit fails the run here, before anything is fetched
+        warehouse.migrate()
+        warehouse.upsert_sources([s.warehouse_record() for s in selected])
+        warehouse.start_run(run_id, names, flow_run_id)
     archive = Archive(settings.archive_dir, settings.warc_max_bytes) if settings.archive else None
     state = FetchState(settings, RobotsCache.from_records(warehouse.robots(_origins(selected)), settings.robots_ttl),
                        archive)
@@ -154,11 +166,13 @@ def ingest(
         discovered = found.value
         for name, urls in discovered.urls.items():
             summary.add(name, "discovered", len(urls))
+        summary.endpoints = {n: (discovered.asked.get(n, 0), discovered.read.get(n, 0)) for n in names}
         summary.add_failures(discovered.failures)
 
         planned = frontier_task(discovered, selected, warehouse, settings.max_articles_per_source)
         summary.time_stage("frontier", planned.wall, planned.cpu)
         frontier: Frontier = planned.value
+        summary.to_fetch = {name: len(urls) for name, urls in frontier.todo.items()}
         for name in discovered.urls:
             summary.add(name, "known", frontier.known.get(name, 0))
             summary.add_skipped(name, "frontier:deferred", frontier.deferred.get(name, 0))
@@ -181,7 +195,7 @@ def ingest(
         failures: list[PageFailure] = discovered.failures + batch.failures
         summary.add_failures(batch.failures)
 
-        loaded = load_task(Parsed(batch.items, failures), warehouse, run_id, state, discovered)
+        loaded = load_task(Parsed(batch.items, failures), warehouse, run_id, state, discovered, limit)
         result: LoadResult = loaded.value
         summary.time_stage("dedup", result.dedup_wall, result.dedup_cpu)
         summary.time_stage("load", loaded.wall - result.dedup_wall, loaded.cpu - result.dedup_cpu)
@@ -190,22 +204,74 @@ def ingest(
     finally:
         if archive is not None:
             archive.close()
-        if status != "completed":  # keep the archive index of what was fetched before the failure
-            try:
-                _save_fetch_state(warehouse, run_id, state, discovered)
-            except Exception:  # noqa: BLE001 - the original error matters more
-                logger.exception("could not save the fetch log of the failed run")
-        warehouse.finish_run(run_id, status, summary.as_dict())
+        with writer_slot(limit):
+            if status != "completed":  # keep the archive index of what was fetched before the failure
+                try:
+                    _save_fetch_state(warehouse, run_id, state, discovered)
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    logger.exception("could not save the fetch log of the failed run")
+            warehouse.finish_run(run_id, status, summary.as_dict())
+            # health is recorded only for runs that worked: a crashed run says nothing of its sources
+            rows = summary.source_runs(group, flow_run_id, started_at, datetime.now(timezone.utc))
+            health_rows = warehouse.record_source_runs(rows) if status == "completed" else None
+    health = None if health_rows is None else {h["source"]: h for h in health_rows}
 
-    create_table_artifact(
-        key="ingest-summary",
-        table=summary.table(),
-        description=f"akhbar run {run_id}: per source discovered, known, skipped, fetched, new, updated, "
-        "unchanged, duplicates, failed",
-    )
+    _publish(summary, health, group)
     totals = summary.totals()
     logger.info("run %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in totals.items()))
     for name, reasons in summary.reasons.items():
         if reasons:
-            logger.warning("source %s: failures %s", name, dict(reasons))
-    return summary.as_dict()
+            logger.info("source %s: failures %s", name, dict(reasons))
+    out = summary.as_dict()
+    out["health"] = _jsonable_health(health)
+    out["flagged"] = {}
+    for h in (health or {}).values():
+        if h.get("flag"):
+            # one WARNING line per flagged source, and an event a Prefect automation can match
+            logger.warning("source %s is %s: %s", h["source"], h["flag"], h["flag_reason"])
+            _emit_flagged(h, run_id, group)
+            out["flagged"][h["source"]] = {"flag": h["flag"], "reason": h["flag_reason"]}
+    return out
+
+
+def _artifact_key(kind: str, group: str | None) -> str:
+    return f"ingest-{kind}" + (f"-{group}" if group else "")
+
+
+def _publish(summary: RunSummary, health: dict[str, dict] | None, group: str | None) -> None:
+    """The run's table artifact (per source counts, outcome and flag) and markdown artifact
+    (the same, plus top error reasons, time per stage and flagged sources)."""
+    where = f"schedule group {group}" if group else "all sources"
+    create_table_artifact(
+        key=_artifact_key("summary", group),
+        table=report_table(summary, health),
+        description=f"akhbar run {summary.run_id} ({where}): per source discovered, fetched, new, updated, "
+        "duplicates, skipped, failed, the source run's outcome and health flag",
+    )
+    create_markdown_artifact(
+        key=_artifact_key("report", group),
+        markdown=report_markdown(summary, health, group, "completed"),
+        description=f"akhbar run {summary.run_id} ({where}): what it did, why pages failed, time per stage, "
+        "flagged sources",
+    )
+
+
+def _jsonable_health(health: dict[str, dict] | None) -> dict | None:
+    if health is None:
+        return None
+    def plain(v):
+        return v.isoformat() if isinstance(v, datetime) else float(v) if isinstance(v, Decimal) else v
+
+    return {name: {k: plain(v) for k, v in h.items()} for name, h in health.items()}
+
+
+def _emit_flagged(health: dict, run_id: str, group: str | None) -> None:
+    from prefect.events import emit_event
+
+    emit_event(
+        event="akhbar.source.flagged",
+        resource={"prefect.resource.id": f"akhbar.source.{health['source']}",
+                  "prefect.resource.name": health["source"], "akhbar.flag": health["flag"]},
+        payload={"flag": health["flag"], "reason": health["flag_reason"], "run_id": run_id, "group": group,
+                 "consecutive_failures": health["consecutive_failures"], "articles_24h": health["articles_24h"]},
+    )

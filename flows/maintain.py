@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows.config import load_config
+from flows.prefect_setup import writer_slot
 from flows.settings import Settings
 from warehouse import Warehouse, WarehouseBusy
 from warehouse.maintenance import compact, prune_archive
@@ -70,9 +71,10 @@ def maintain(
     days = settings.archive_retention_days if retention_days is None else retention_days
     warehouse = Warehouse(path, lock_timeout=settings.lock_timeout, memory_limit=settings.duckdb_memory_limit,
                           stage_when_busy=True)
-    report: dict = {"database": str(path), "staging": land_staged_task(warehouse)}
-    if compact_file:
-        report["compact"] = compact_task(path, min(settings.lock_timeout, 5.0))
-    report["archive"] = retention_task(Path(settings.data_dir), days, path, settings.lock_timeout)
+    with writer_slot(settings.writer_concurrency_limit):  # no ingest run writes meanwhile
+        report: dict = {"database": str(path), "staging": land_staged_task(warehouse)}
+        if compact_file:
+            report["compact"] = compact_task(path, min(settings.lock_timeout, 5.0))
+        report["archive"] = retention_task(Path(settings.data_dir or path.parent), days, path, settings.lock_timeout)
     logger.info("maintenance of %s: %s", path, report)
     return report

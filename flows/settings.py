@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     archive: bool = Field(True, description="write every response to WARC files under data_dir")
     warc_max_bytes: int = Field(1_000_000_000, gt=0, description="a WARC file is rotated beyond this size (and every day)")
     max_sitemaps_per_source: int = Field(50, ge=1, description="sitemap files read per source and run (indexes included)")
+    writer_concurrency_limit: str = Field(
+        "akhbar-warehouse-writer", min_length=1,
+        description="Prefect global concurrency limit (1 slot) taken around every warehouse write; "
+        "`akhbar init` creates it, and a run fails when it is missing",
+    )
 
     @property
     def archive_dir(self) -> str:

@@ -15,10 +15,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """A temporary Prefect server and database for the tests that run real flows."""
+    """A temporary Prefect server and database for the tests that run real flows, with the
+    warehouse writer's global concurrency limit created (as `akhbar run` does in local mode)."""
     from prefect.testing.utilities import prefect_test_harness
 
+    from flows.prefect_setup import ensure_writer_limit
+    from flows.settings import Settings
+
     with prefect_test_harness(server_startup_timeout=120):
+        ensure_writer_limit(Settings().writer_concurrency_limit)  # what `akhbar run` does in local mode
         yield
 
 

@@ -13,7 +13,7 @@ died between the commit and the delete) is skipped and its file deleted.
 Layout: `<database dir>/staging/<database file name>/<UTC time>-<batch id>.<kind>.parquet`,
 written as a hidden `.tmp` file, fsynced and atomically renamed, so a reader never sees half a
 batch. Kinds: `articles` (LoadItems; the merge re-runs the dedup and load of `upsert_articles`),
-`failures` (rows of `fetch_errors`), `runs` (a run's start or finish), `sources`, and the fetcher's
+`failures` (rows of `fetch_errors`), `runs` (a run's start or finish), `sources`, `source_runs`, and the fetcher's
 state: `fetch_log`, `validators` (`http_validators`), `robots` (`robots_txt`).
 """
 
@@ -58,6 +58,7 @@ _MERGE_SQL = {
         "SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER (PARTITION BY origin ORDER BY fetched_at DESC) AS _n "
         "FROM staged) WHERE _n = 1"
     ),
+    "source_runs": "INSERT INTO source_runs BY NAME SELECT * FROM staged ON CONFLICT DO NOTHING",
     "sources": (
         "INSERT INTO sources BY NAME SELECT * FROM staged ON CONFLICT (name) DO UPDATE SET "
         "homepage = excluded.homepage, language = excluded.language, timezone = excluded.timezone, "

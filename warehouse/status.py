@@ -1,5 +1,5 @@
-"""What `akhbar status` shows: the file, its schema version, counts, the last run, and what waits
-in staging. Read-only; when the file is busy the staging part is still shown."""
+"""What `akhbar status` shows: the file, its schema version, counts, the last run, the health of
+each source, and what waits in staging. Read-only; when the file is busy the staging part is still shown."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.connection import WarehouseBusy, WarehouseMissing, open_reader
+from warehouse.health import read_health
 from warehouse.migrations import available_migrations
 from warehouse.staging import Staging
 
@@ -30,6 +31,12 @@ class WarehouseStatus:
     last_run: dict[str, Any] | None = None
     staging_dir: Path | None = None
     staging: list[dict] = field(default_factory=list)
+    #: rows of the `source_health` view, flagged sources first (empty before schema version 7)
+    health: list[dict] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> list[dict]:
+        return [h for h in self.health if h.get("flag")]
 
     @property
     def staged_batches(self) -> int:
@@ -66,6 +73,8 @@ def warehouse_status(path: str | Path, timeout: float = 5.0) -> WarehouseStatus:
                 ).fetchone()
                 if row:
                     status.last_run = dict(zip(("run_id", "status", "started_at", "finished_at", "totals"), row))
+            if "source_runs" in tables:
+                status.health = read_health(con)
     except (WarehouseBusy, WarehouseMissing):
         status.busy = True
     return status
