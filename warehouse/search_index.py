@@ -15,7 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from parsers.search_terms import query_terms
 from warehouse.query import run_query
@@ -70,28 +72,30 @@ def index_documents(con: duckdb.DuckDBPyConnection, entries: Sequence[IndexEntry
     con.execute("INSERT INTO search_docs BY NAME SELECT * FROM batch_docs")
     con.unregister("batch_docs")
 
-    vocabulary = sorted({t for e in latest.values() for t in e.terms})
+    # Flat columns built with C-level list operations, terms mapped to ids with pyarrow compute:
+    # a Python loop over the ~150 postings of each document cost most of the index update.
+    terms: list[str] = []
+    tfs: list[int] = []
+    lengths: list[int] = []
+    for entry in latest.values():
+        terms.extend(entry.terms.keys())
+        tfs.extend(entry.terms.values())
+        lengths.append(len(entry.terms))
+    term_array = pa.array(terms, pa.string())
+    vocabulary = pc.unique(term_array)
     con.register("batch_terms", pa.table({"term": vocabulary}))
     con.execute(
         "INSERT INTO search_terms SELECT (SELECT coalesce(max(term_id), 0) FROM search_terms) + row_number() OVER (), term "
         "FROM (SELECT term FROM batch_terms ANTI JOIN search_terms USING (term) ORDER BY term)"
     )
-    term_ids = dict(con.execute("SELECT term, term_id FROM search_terms SEMI JOIN batch_terms USING (term)").fetchall())
+    known = con.sql("SELECT term, term_id FROM search_terms SEMI JOIN batch_terms USING (term)").to_arrow_table()
     con.unregister("batch_terms")
-
-    term_col: list[int] = []
-    doc_col: list[int] = []
-    tf_col: list[int] = []
-    for article_id, entry in latest.items():
-        doc = doc_ids[article_id]
-        for term, tf in entry.terms.items():
-            term_col.append(term_ids[term])
-            doc_col.append(doc)
-            tf_col.append(tf)
+    positions = pc.index_in(term_array, value_set=known.column("term"))
+    term_ids = pc.take(known.column("term_id"), positions).cast(pa.int32())
+    doc_col = np.repeat(np.array([doc_ids[a] for a in latest], dtype=np.int32), lengths)
     con.register(
         "batch_postings",
-        pa.table({"term_id": pa.array(term_col, pa.int32()), "doc_id": pa.array(doc_col, pa.int32()),
-                  "tf": pa.array(tf_col, pa.int32())}),
+        pa.table({"term_id": term_ids, "doc_id": pa.array(doc_col), "tf": pa.array(tfs, pa.int32())}),
     )
     con.execute("INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_postings")
     con.unregister("batch_postings")
