@@ -10,6 +10,8 @@
 - `load_project` / `build_deployments`: `prefect.yaml` read the way `prefect deploy` reads it
   (`{{ $ENV_VAR }}` templating from the environment), and its deployments built with
   `flow.to_deployment(...)`, for `akhbar serve`.
+- `set_project_directory`: the pull step of prefect.yaml's deployments. It finds the checkout
+  when a run starts on the worker, so no path is written into the deployment.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "work_pools",
     "build_deployments",
     "flow_of",
+    "set_project_directory",
 ]
 
 
@@ -179,3 +182,21 @@ def build_deployments(spec: dict[str, Any], names: list[str] | None = None) -> l
         if missing:
             raise ValueError(f"no deployment named {', '.join(missing)} in prefect.yaml")
     return out
+
+
+def set_project_directory(directory: str | None = None) -> dict[str, str]:
+    """Pull step (prefect.yaml): change into the akhbar project folder, where sources.yaml and
+    the deployments' relative paths live. The folder is `directory` when given, else the worker's
+    environment variable AKHBAR_PROJECT_DIR, else the checkout the installed `flows` package comes
+    from (an editable install, `pip install -e .`). Read when the run starts, never when
+    deploying: `prefect deploy` fills `{{ $VAR }}` placeholders from the deploying shell when the
+    variable is set there, which would write that machine's absolute path into the deployment."""
+    candidates = [directory, os.environ.get("AKHBAR_PROJECT_DIR"), str(Path(__file__).resolve().parents[1])]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "prefect.yaml").is_file():
+            os.chdir(candidate)
+            return {"directory": str(Path(candidate).resolve())}
+    raise RuntimeError(
+        "cannot find the akhbar project folder (a folder with prefect.yaml): set AKHBAR_PROJECT_DIR in the "
+        f"worker's environment to your checkout, or install akhbar with `pip install -e .` (tried {candidates})"
+    )

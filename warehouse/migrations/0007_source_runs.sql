@@ -129,5 +129,5 @@ SELECT *,
                                               WHEN 'nothing_fetched' THEN 'no page could be fetched'
                                               ELSE coalesce(last_failure, '?') END)
             WHEN usual_per_day >= 1 AND articles_24h = 0
-                THEN printf('no new story in 24 h; usually %s a day', usual_per_day) END AS flag_reason
+                THEN format('no new story in 24 h; usually {:g} a day', usual_per_day) END AS flag_reason
 FROM health;
