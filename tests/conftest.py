@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from flows.prefect_env import apply_prefect_defaults
 
 apply_prefect_defaults()
+# the test server retries a run held back by its deployment's concurrency limit after 2 s, not 30 s
+os.environ.setdefault("PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS", "2")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -148,11 +148,17 @@ def test_akhbar_init_creates_the_pool_and_the_writer_limit_once(initialised):
     assert work_pools(_spec()) == ["akhbar"]
 
 
-def test_prefect_deploy_all_creates_every_deployment_with_its_schedule(initialised):
+@pytest.fixture(scope="module")
+def deployed(initialised):
+    """`prefect deploy --all` of the repository's prefect.yaml against the harness's server."""
+    return subprocess.run([str(Path(sys.executable).with_name("prefect")), "--no-prompt", "deploy", "--all"],
+                          cwd=ROOT, env=_subprocess_env(), capture_output=True, text=True, timeout=180)
+
+
+def test_prefect_deploy_all_creates_every_deployment_with_its_schedule(deployed):
     from prefect import get_client
 
-    done = subprocess.run([str(Path(sys.executable).with_name("prefect")), "--no-prompt", "deploy", "--all"],
-                          cwd=ROOT, env=_subprocess_env(), capture_output=True, text=True, timeout=180)
+    done = deployed
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with get_client(sync_client=True) as client:
         for d in _spec()["deployments"]:
@@ -166,6 +172,54 @@ def test_prefect_deploy_all_creates_every_deployment_with_its_schedule(initialis
             assert schedule.schedule.cron == d["schedules"][0]["cron"]
             assert schedule.schedule.timezone == d["schedules"][0]["timezone"]
             assert deployment.pull_steps == [{"flows.prefect_setup.set_project_directory": {}}]  # no path
+
+
+def test_a_worker_runs_a_group_deployment_and_two_runs_of_it_never_overlap(deployed, tmp_path):
+    """The documented path end to end: init, deploy (above), a process worker, two runs of the
+    group's deployment triggered together against a local test site: both complete, one after
+    the other, and leave their warehouse rows and artifacts."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+    database = tmp_path / "akhbar.duckdb"
+    worker = None
+    with NewsWorld() as world, get_client(sync_client=True) as client:
+        config = tmp_path / "sources.yaml"
+        config.write_text(yaml.safe_dump({"settings": {"database": str(database)}, "sources": world.sources()},
+                                         allow_unicode=True))
+        deployment = client.read_deployment_by_name("ingest/ingest-default")
+        params = {"group": "default", "config": str(config)}
+        runs = [client.create_flow_run_from_deployment(deployment.id, parameters=params) for _ in range(2)]
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).with_name("prefect")), "worker", "start", "--pool", "akhbar"],
+            cwd=tmp_path, env=_subprocess_env(PREFECT_WORKER_QUERY_SECONDS="1"), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 150
+            while time.monotonic() < deadline:
+                runs = [client.read_flow_run(r.id) for r in runs]
+                if all(r.state.is_final() for r in runs):
+                    break
+                time.sleep(1)
+        finally:
+            os.killpg(worker.pid, signal.SIGINT)
+            try:
+                out, err = worker.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                out, err = worker.communicate()
+        assert all(r.state.is_completed() for r in runs), [(r.state, err[-2000:]) for r in runs]
+        first, second = sorted(runs, key=lambda r: r.start_time)
+        assert first.end_time <= second.start_time  # deployment concurrency_limit 1: no overlap
+        for run in runs:
+            keys = {a.key for a in client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))}
+            assert keys == {"ingest-summary-default", "ingest-report-default"}
+    rows = run_query(database, "SELECT flow_run_id, count(*) FROM source_runs GROUP BY ALL").rows
+    assert {r[0] for r in rows} == {str(r.id) for r in runs}
+    assert run_query(database, "SELECT count(*) FROM articles").rows[0][0] >= 7
+    assert run_query(database, "SELECT count(*), min(status) FROM runs").rows == [(2, "completed")]
 
 
 def test_akhbar_serve_registers_its_deployments_and_stops_cleanly(initialised, tmp_path):
