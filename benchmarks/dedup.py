@@ -242,16 +242,29 @@ def _make_batch(n: int, start: int, stop: int, copy_of: dict[int, int]) -> list[
     return items
 
 
-def _generate_and_prepare(args: tuple[int, int, int, dict[int, int]]) -> tuple[list[LoadItem], list]:
+def _generate_and_prepare(args: tuple[int, int, int, dict[int, int], bool]) -> tuple[list[LoadItem], list]:
     from warehouse.dedup import prepare
 
-    items = _make_batch(*args)
-    return items, prepare(items)
+    n, start, stop, copies, search_terms = args
+    items = _make_batch(n, start, stop, copies)
+    return items, prepare(items, search_terms=search_terms)
 
 
-def scale(n: int, tmp: Path, workers: int, batch: int = 1000) -> dict:
-    """N generated articles through signature, index and clustering. With workers > 0, batches are
-    generated and signed in that many processes while the main process loads the previous one."""
+def _bounded_map(pool, fn, jobs, ahead: int = 4):
+    """Like pool.map, but with at most `ahead` jobs in flight, so finished batches do not pile up
+    in memory while the main process is busy loading."""
+    from collections import deque
+
+    pending: deque = deque()
+    for job in jobs:
+        pending.append(pool.submit(fn, job))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _plant(n: int) -> dict[int, int]:
     rng = random.Random(n)
     copy_of: dict[int, int] = {}
     originals: list[int] = []
@@ -260,26 +273,54 @@ def scale(n: int, tmp: Path, workers: int, batch: int = 1000) -> dict:
             copy_of[i] = rng.choice(originals)
         else:
             originals.append(i)
-    wh = Warehouse(tmp / f"scale-{n}-{workers}.duckdb")
+    return copy_of
+
+
+def scale(n: int, tmp: Path, workers: int, dedup_only: bool, batch: int = 1000) -> dict:
+    """N generated articles through signature, LSH index and clustering.
+
+    dedup_only: exactly those steps (signatures, the warehouse's LSH bucket lookup, the batch
+    decision with its clusters, storing signatures and buckets), one writer transaction per
+    batch; otherwise the whole loader (`upsert_articles`: also versions, articles, search index).
+    With workers > 0, batches are generated and signed in that many processes while the main
+    process loads the previous one."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from warehouse.connection import open_writer
+    from warehouse.dedup import decide_batch
+    from warehouse.near_index import add_signatures, find_candidates
+
+    copy_of = _plant(n)
+    wh = Warehouse(tmp / f"scale-{n}-{workers}-{int(dedup_only)}.duckdb")
     wh.migrate()
-    jobs = [(n, s, min(n, s + batch), {i: j for i, j in copy_of.items() if s <= i < s + batch})
+    jobs = [(n, s, min(n, s + batch), {i: j for i, j in copy_of.items() if s <= i < s + batch}, not dedup_only)
             for s in range(0, n, batch)]
     caught = 0
+
+    def load(items, prepared) -> int:
+        if not dedup_only:
+            result = wh.upsert_articles(items, prepared=prepared)
+            return sum(1 for d in result.decisions if d.reason == "near_copy")
+        with open_writer(wh.path, memory_limit=wh.memory_limit) as con:
+            keys = sorted({k for p in prepared for k in p.keys})
+            candidates, candidate_keys = find_candidates(con, keys, NOW - timedelta(days=30))
+            decisions = decide_batch(prepared, {}, {}, candidates, candidate_keys, wh.near_duplicate_threshold)
+            add_signatures(con, [d for d in decisions if d.kind in ("new", "duplicate")], NOW)
+        return sum(1 for d in decisions if d.reason == "near_copy")
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0, c0 = time.perf_counter(), time.process_time()
     if workers:
-        from concurrent.futures import ProcessPoolExecutor
-
         with ProcessPoolExecutor(workers) as pool:
-            for items, prepared in pool.map(_generate_and_prepare, jobs):
-                result = wh.upsert_articles(items, prepared=prepared)
-                caught += sum(1 for d in result.decisions if d.reason == "near_copy")
+            for items, prepared in _bounded_map(pool, _generate_and_prepare, jobs, ahead=2 * workers):
+                caught += load(items, prepared)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        child_cpu = children.ru_utime + children.ru_stime
+        child_cpu = (children.ru_utime + children.ru_stime) - (before.ru_utime + before.ru_stime)
     else:
         child_cpu = 0.0
         for job in jobs:
-            result = wh.upsert_articles(_make_batch(*job))
-            caught += sum(1 for d in result.decisions if d.reason == "near_copy")
+            items, prepared = _generate_and_prepare(job)
+            caught += load(items, prepared)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"n": n, "wall": wall, "cpu_ms": 1000 * (cpu + child_cpu) / n, "planted": len(copy_of),
             "caught": caught, "rss_mb": _rss_mb()}
@@ -291,6 +332,8 @@ def main() -> None:
     parser.add_argument("--scale", default="10000,30000,100000", help="comma-separated N; empty to skip")
     parser.add_argument("--workers", type=int, default=2, help="processes that sign batches (0: all in one)")
     parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--full-loader", action="store_true",
+                        help="time the whole loader (versions, articles, search index too), not dedup alone")
     args = parser.parse_args()
     eval_dir = args.eval_dir if args.eval_dir.exists() else ROOT / "tests" / "fixtures"
     tmp = Path(tempfile.mkdtemp(prefix="akhbar-dedup-"))
@@ -298,11 +341,12 @@ def main() -> None:
         quality(eval_dir, tmp)
     sizes = [int(x) for x in args.scale.split(",") if x.strip()]
     if sizes:
-        print(f"scale (batches of 1,000 through Warehouse.upsert_articles, {args.workers} signing processes; "
-              "CPU includes them; peak RSS is the main process's so far):")
+        what = "the whole loader (Warehouse.upsert_articles)" if args.full_loader else "signature, LSH index, clustering"
+        print(f"scale: {what}, batches of 1,000, {args.workers} signing processes (CPU includes them; "
+              "peak RSS is the main process's so far):")
         for n in sizes:
             gc.collect()
-            r = scale(n, tmp, args.workers)
+            r = scale(n, tmp, args.workers, not args.full_loader)
             print(f"  N={r['n']:>7,d}  wall {r['wall']:6.1f} s  CPU {r['cpu_ms']:.3f} ms/article  "
                   f"planted {r['planted']:,d} caught {r['caught']:,d}  peak RSS {r['rss_mb']:.0f} MB")
 

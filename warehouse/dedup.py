@@ -74,9 +74,12 @@ class Candidate:
     signature: np.ndarray
 
 
-def prepare(items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS) -> list[Prepared]:
+def prepare(
+    items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS, *, search_terms: bool = True
+) -> list[Prepared]:
     """Ids, content hashes, fingerprints, signatures and search terms of a batch (pure CPU
-    work, so it can run in other processes: see `Warehouse.upsert_articles(prepared=...)`)."""
+    work, so it can run in other processes: see `Warehouse.upsert_articles(prepared=...)`).
+    `search_terms=False` skips the search terms (for measuring dedup alone)."""
     out = []
     for item in items:
         article = item.article
@@ -89,7 +92,7 @@ def prepare(items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS)
                 signature = minhash_signature(normalized, params, normalized=True)
                 if signature is not None:
                     keys = tuple(band_keys(signature, params))
-        terms, doc_len = document_terms(article, normalized_body=normalized)
+        terms, doc_len = document_terms(article, normalized_body=normalized) if search_terms else (Counter(), 0)
         out.append(
             Prepared(item, article_id_for(article.canonical_url), content_hash_for(article), fingerprint,
                      signature, keys, terms, doc_len)
