@@ -48,7 +48,7 @@ def init(
     for item in setup.existing:
         console.print(f"exists     {item}", markup=False)
     if pools:
-        console.print(f"next       prefect deploy --all; AKHBAR_PROJECT_DIR=$PWD prefect worker start --pool {pools[0]}",
+        console.print(f"next       prefect deploy --all; prefect worker start --pool {pools[0]}",
                       markup=False, highlight=False)
 
 
