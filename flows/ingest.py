@@ -28,9 +28,8 @@ from flows.prefect_setup import writer_slot
 from flows.progress import report
 from flows.robots import RobotsCache, origin_of
 from flows.settings import Settings
-from flows.stages import Discovered, Frontier, Parsed, discover, fetch_pages, parse_pages, plan_frontier
+from flows.stages import Discovered, Frontier, Parsed, build_frontier, discover, fetch_pages, parse_pages
 from flows.summary import RunSummary, report_markdown, report_table
-from parsers import canonicalize_url
 from warehouse import LoadResult, PageFailure, Warehouse
 
 __all__ = ["ingest"]
@@ -57,18 +56,7 @@ def discover_task(sources: Sequence[Source], settings: Settings, warehouse: Ware
 
 @task(name="frontier", cache_policy=NONE)
 def frontier_task(discovered: Discovered, sources: Sequence[Source], warehouse: Warehouse, cap: int) -> _Timed:
-    def plan() -> Frontier:
-        every = [u for urls in discovered.urls.values() for u in urls]
-        keys = {u: canonicalize_url(u) for u in every}  # the folded key (www/m./amp variants)
-        state = warehouse.frontier_state(every + list(keys.values()))
-        last_seen = {}
-        for u in every:
-            seen = [t for t in (state.get(u), state.get(keys[u])) if t is not None]
-            if seen:
-                last_seen[u] = max(seen)
-        return plan_frontier(discovered, sources, last_seen, cap)
-
-    return _timed(plan)
+    return _timed(build_frontier, discovered, sources, warehouse, cap)
 
 
 @task(name="fetch", cache_policy=NONE)
