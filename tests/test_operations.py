@@ -148,8 +148,22 @@ def test_export_writes_hive_partitioned_parquet_that_duckdb_and_pyarrow_read(loa
     table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
     assert table.num_rows == 4 and {"source", "published_date", "body", "body_blocks", "title"} <= set(table.column_names)
     assert table.column("body_blocks").to_pylist()[0][0]["kind"] == "paragraph"
-    pandas = pytest.importorskip("pandas")  # optional: pandas reads the same directory
-    assert len(pandas.read_parquet(out)) == 4
+
+
+def test_the_export_reads_back_in_pandas_and_polars(loaded, tmp_path):
+    import pandas
+    import polars
+
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", "--format", "parquet", "--database", str(loaded.path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    expected = dict(duckdb.sql(f"SELECT source, count(*) FROM read_parquet('{out}/**/*.parquet', "
+                               "hive_partitioning = true) GROUP BY ALL").fetchall())
+    assert set(expected) == {"alwefaq", "digest"}
+    frame = pandas.read_parquet(out)
+    assert frame["source"].astype(str).value_counts().to_dict() == expected
+    lazy = polars.scan_parquet(str(out / "**" / "*.parquet"), hive_partitioning=True)
+    assert dict(lazy.group_by("source").len().collect().iter_rows()) == expected
 
 
 def test_export_rejects_other_formats(loaded, tmp_path):
