@@ -130,6 +130,17 @@ class FaultyServer:
         with self.lock:
             return [h.path for h in self.hits]
 
+    def hits_for(self, path: str, n: int, timeout: float = 2.0) -> list[Hit]:
+        """The first `n` logged requests of `path`. A request is logged when its handler has
+        finished, which can be a moment after the client already has the answer: wait for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                found = [h for h in self.hits if h.path == path]
+            if len(found) >= n or time.monotonic() >= deadline:
+                return found[:n]
+            time.sleep(0.01)
+
     def article_html(self, i: int) -> bytes:
         return _WORLD.page(i, self.base).body
 
