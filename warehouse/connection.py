@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
-__all__ = ["WarehouseError", "WarehouseBusy", "WarehouseMissing", "open_writer", "open_reader"]
+T = TypeVar("T")
+
+__all__ = ["WarehouseError", "WarehouseBusy", "WarehouseMissing", "open_writer", "open_reader", "retry_while_locked"]
 
 
 class WarehouseError(Exception):
@@ -39,13 +42,14 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "being used" in text
 
 
-def _connect(path: Path, read_only: bool, timeout: float, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def retry_while_locked(open_: Callable[[], T], path: Path, timeout: float) -> T:
+    """Call `open_` (a connect or an ATTACH of `path`) until it does not meet another process's
+    lock, with jittered exponential backoff, for at most `timeout` seconds."""
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
         try:
-            config = {"memory_limit": memory_limit} if memory_limit else {}
-            return duckdb.connect(str(path), read_only=read_only, config=config)
+            return open_()
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise WarehouseError(f"{path}: {exc}") from exc
@@ -56,6 +60,11 @@ def _connect(path: Path, read_only: bool, timeout: float, memory_limit: str | No
                 ) from exc
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
+
+
+def _connect(path: Path, read_only: bool, timeout: float, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    return retry_while_locked(lambda: duckdb.connect(str(path), read_only=read_only, config=config), path, timeout)
 
 
 @contextmanager

@@ -19,34 +19,15 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.connection import WarehouseBusy, WarehouseError, WarehouseMissing
-from warehouse.connection import _is_lock_error  # the same test of "someone holds the file"
+from warehouse.connection import WarehouseBusy, WarehouseError, WarehouseMissing, retry_while_locked
 
 __all__ = ["snapshot", "compact", "export_parquet", "prune_archive", "CompactResult", "ExportResult", "PruneResult"]
 
 
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str, read_only: bool, timeout: float) -> None:
     """ATTACH `path`, retrying while another process holds it, for at most `timeout` seconds."""
-    import random
-    import time
-
-    deadline = time.monotonic() + timeout
-    delay = 0.05
     mode = " (READ_ONLY)" if read_only else ""
-    while True:
-        try:
-            con.execute(f"ATTACH '{_quote(path)}' AS {alias}{mode}")
-            return
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc):
-                raise WarehouseError(f"{path}: {exc}") from exc
-            if time.monotonic() >= deadline:
-                raise WarehouseBusy(
-                    f"{path} is held by another process (a run writing, or a session reading it) "
-                    f"and did not become free within {timeout:g} s"
-                ) from exc
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * (0.5 + random.random()))
-            delay = min(delay * 2, 1.0)
+    retry_while_locked(lambda: con.execute(f"ATTACH '{_quote(path)}' AS {alias}{mode}"), path, timeout)
 
 
 def _quote(path: Path | str) -> str:
