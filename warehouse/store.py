@@ -127,11 +127,15 @@ class Warehouse:
         When the file stays busy past the lock timeout and `stage_when_busy` is set, both are
         written to the staging area instead (`LoadResult.staged` counts the articles) and the
         next write that gets the file merges them."""
+        wall, cpu = time.perf_counter(), time.thread_time()
         if prepared is None and items:
             prepared = prepare(items)  # before the file is taken
+        prepare_wall, prepare_cpu = time.perf_counter() - wall, time.thread_time() - cpu
         try:
             with self._writing() as con:
                 result = self.upsert_articles(items, run_id, prepared, _con=con)
+                result.dedup_wall += prepare_wall  # signatures and fingerprints are dedup's work
+                result.dedup_cpu += prepare_cpu
                 if failures:
                     apply_rows(con, "failures", _failures_table(run_id, failures))
             return result
