@@ -6,7 +6,9 @@ The world of N pages over H hosts runs in a separate process. Each repeat runs, 
 world, twice into fresh DuckDB files:
 - baseline: the same stage functions called directly, without Prefect;
 - flow: the real Prefect flow `ingest` (local mode; its temporary server is started once, before
-  timing, by a warm-up run).
+  timing, by a warm-up run). Besides the stages, the flow archives every response (WARC), keeps
+  the fetch log, robots.txt and health, and takes the writer's concurrency limit: the flow's own
+  "setup" and "finish" stages time that work, so Prefect's share is what no stage accounts for.
 Printed: articles/s of each, CPU seconds per article by stage (fetch, parse, dedup, load) from the
 flow's own per-stage accounting, and Prefect's share of the flow's wall time (flow wall minus the
 stages' wall, over flow wall). Medians over the repeats; the flow/baseline ratio is the figure to
@@ -119,7 +121,7 @@ def main() -> None:
     print(f"  flow (Prefect):                    {flow_wall:.2f} s  {n / flow_wall:.0f} articles/s"
           f"  ratio flow/baseline {flow_wall / base_wall:.2f}")
     print("  CPU ms per article by stage (flow):")
-    for stage in ("discover", "frontier", "fetch", "parse", "dedup", "load"):
+    for stage in ("setup", "discover", "frontier", "fetch", "parse", "dedup", "load", "finish"):
         cpu = statistics.median(r["stages"].get(stage, {}).get("cpu_s", 0.0) for r in flow_runs)
         wall = statistics.median(r["stages"].get(stage, {}).get("wall_s", 0.0) for r in flow_runs)
         print(f"    {stage:9s} cpu {1000 * cpu / n:7.3f} ms/article   wall {wall:6.2f} s")

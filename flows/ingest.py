@@ -139,6 +139,7 @@ def ingest(
     names = [s.name for s in selected]
     summary = RunSummary(run_id, names)
     flow_run_id = str(flow_run.id) if flow_run.id else None
+    setup_wall, setup_cpu = time.perf_counter(), time.thread_time()
     with writer_slot(limit):  # strict: a missing limit fails the run here, before anything is fetched
         warehouse.migrate()
         warehouse.upsert_sources([s.warehouse_record() for s in selected])
@@ -146,6 +147,7 @@ def ingest(
     archive = Archive(settings.archive_dir, settings.warc_max_bytes) if settings.archive else None
     state = FetchState(settings, RobotsCache.from_records(warehouse.robots(_origins(selected)), settings.robots_ttl),
                        archive)
+    summary.time_stage("setup", time.perf_counter() - setup_wall, time.thread_time() - setup_cpu)
     discovered: Discovered | None = None
     status = "failed"
     try:
@@ -190,6 +192,7 @@ def ingest(
         summary.add_load(result)
         status = "completed"
     finally:
+        finish_wall, finish_cpu = time.perf_counter(), time.thread_time()
         if archive is not None:
             archive.close()
         with writer_slot(limit):
@@ -202,6 +205,7 @@ def ingest(
             # health is recorded only for runs that worked: a crashed run says nothing of its sources
             rows = summary.source_runs(group, flow_run_id, started_at, datetime.now(timezone.utc))
             health_rows = warehouse.record_source_runs(rows) if status == "completed" else None
+        summary.time_stage("finish", time.perf_counter() - finish_wall, time.thread_time() - finish_cpu)
     health = None if health_rows is None else {h["source"]: h for h in health_rows}
 
     _publish(summary, health, group)
