@@ -38,7 +38,18 @@ def database(tmp_path):
     return wh.path
 
 
-@pytest.mark.parametrize("command", ["run", "sql", "sources", "demo"])
+def _commands() -> list[str]:
+    import typer.main
+
+    return sorted(typer.main.get_command(app).commands)
+
+
+def test_the_command_list_is_the_documented_one():
+    assert {"run", "sql", "sources", "demo", "parse", "search", "reparse", "status", "snapshot", "export",
+            "maintain", "init", "serve"} <= set(_commands())
+
+
+@pytest.mark.parametrize("command", _commands())
 def test_every_command_explains_itself_with_help(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
@@ -148,3 +159,10 @@ def test_demo_runs_end_to_end_and_suggests_a_query(prefect_harness, tmp_path):
     assert "Exact copy caught: wakalat-digest" in result.output
     assert "akhbar sql --database" in result.output
     assert (tmp_path / "demo" / "akhbar.duckdb").exists()
+
+
+def test_the_readme_shows_every_command():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert [c for c in _commands() if f"akhbar {c}" not in readme] == []
