@@ -159,10 +159,7 @@ def sql(
     path = _database(database, config)
     try:
         result = run_query(path, query, timeout=timeout)
-    except WarehouseError as exc:
-        _err().print(f"error: {exc}", markup=False)
-        raise typer.Exit(1)
-    except duckdb.Error as exc:
+    except (WarehouseError, duckdb.Error) as exc:
         _err().print(f"error: {exc}", markup=False)
         raise typer.Exit(1)
     if as_json:

@@ -60,6 +60,16 @@ def _check_http_url(value: str) -> str:
     return value
 
 
+def _check_http_urls(values: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Every value an http(s) URL; the error names which one ("feed #2: not an http(s) URL…")."""
+    for i, url in enumerate(values):
+        try:
+            _check_http_url(url)
+        except ValueError as exc:
+            raise ValueError(f"{what} #{i + 1}: {exc}") from None
+    return values
+
+
 class ListingPage(BaseModel):
     """A page listing articles (a section front) and the pattern its article links match."""
 
@@ -118,12 +128,7 @@ class Source(BaseModel):
     @field_validator("sitemaps")
     @classmethod
     def _sitemaps_are_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for i, url in enumerate(value):
-            try:
-                _check_http_url(url)
-            except ValueError as exc:
-                raise ValueError(f"sitemap #{i + 1}: {exc}") from None
-        return value
+        return _check_http_urls(value, "sitemap")
 
     @field_validator("allow_private_addresses")
     @classmethod
@@ -147,12 +152,7 @@ class Source(BaseModel):
         if not value and not (info.data.get("sitemaps") or info.data.get("listing_pages")
                               or info.data.get("autodiscover_feeds")):
             raise ValueError("no discovery endpoint: give feeds, sitemaps, listing_pages or autodiscover_feeds: true")
-        for i, url in enumerate(value):
-            try:
-                _check_http_url(url)
-            except ValueError as exc:
-                raise ValueError(f"feed #{i + 1}: {exc}") from None
-        return value
+        return _check_http_urls(value, "feed")
 
     @field_validator("timezone")
     @classmethod

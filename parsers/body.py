@@ -212,21 +212,15 @@ def _visible_len(el: etree._Element, skip: etree._Element | None = None) -> tupl
         if node is not el and is_junk(node):
             continue
         in_link = in_link or node.tag == "a"
-        text = node.text
-        if text and not text.isspace():
-            n = len(" ".join(text.split()))
-            total += n
-            if in_link:
-                links += n
+        # a node's own text is in the link when the node is; a child's tail only when this node is
+        for text, linked in [(node.text, in_link)] + [(child.tail, in_link) for child in node]:
+            if text and not text.isspace():
+                n = len(" ".join(text.split()))
+                total += n
+                links += n if linked else 0
         for child in node:
             if child is not skip:
                 stack.append((child, in_link))
-            tail = child.tail
-            if tail and not tail.isspace():
-                n = len(" ".join(tail.split()))
-                total += n
-                if in_link:
-                    links += n
     return total, links
 
 
