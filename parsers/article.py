@@ -13,7 +13,7 @@ from typing import Any, Literal
 __all__ = ["Block", "Article", "SiteContext", "PARSER_VERSION"]
 
 #: Goes with every extracted row, so that re-parsing with a newer parser is easy to target.
-PARSER_VERSION = "0.4.0"
+PARSER_VERSION = "0.5.0"
 
 BlockKind = Literal["paragraph", "subheading", "list_item"]
 

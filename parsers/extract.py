@@ -447,7 +447,7 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
     methods: dict[str, str] = {}
     when = (now or datetime.now(timezone.utc)).date()
     template = select_template(load_templates(), url, root, source.template if source else None, when)
-    tf = apply_template(template, root) if template else TemplateFields()
+    tf = apply_template(template, root, meta) if template else TemplateFields()
     tmethod = f"template:{template.name}" if template else ""
     site_names = [n for n in (
         (meta.first("og:site_name") or (None, None))[1],

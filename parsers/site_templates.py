@@ -7,6 +7,11 @@ when one of its `fingerprints` (CSS selectors, e.g. a CMS's generator meta tag) 
 version is valid from `valid_from` until `valid_until` (exclusive): a page fetched before a
 redesign is read with the template of its time.
 
+A field's selector is a CSS selector, or a list of them tried in order (the first that
+yields text wins: "the `title` meta tag, else og:title"). A selector that matches a `<meta>`
+element yields its `content` attribute (`meta[property="og:title"]`), and `jsonld:<key>`
+reads a field of the page's JSON-LD article object (`jsonld:headline`) instead of the tree.
+
 Selectors are compiled once (lxml + cssselect) when the templates are loaded.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from html import unescape as html_unescape
 from typing import Any
 
 from lxml import etree
@@ -23,10 +29,27 @@ from parsers.text import clean_text
 from parsers.urls import registrable_host
 
 __all__ = ["SiteTemplate", "TemplateFields", "template_from_dict", "select_template", "apply_template",
-           "FIELDS"]
+           "alternatives", "FIELDS"]
 
 #: The fields a template may give a selector for.
 FIELDS = ("title", "kicker", "lead", "date", "body", "credit", "authors")
+#: The fields whose selector may read the JSON-LD article object (`jsonld:<key>`).
+_TEXT_FIELDS = ("title", "kicker", "lead", "date", "credit")
+_JSONLD = "jsonld:"
+
+
+def alternatives(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """A field's selector as the tuple of alternatives to try in order."""
+    if not value:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _element_text(el: etree._Element) -> str:
+    """What a matched element says: a `<meta>` tag's content, else its text."""
+    if el.tag == "meta":
+        return clean_text(el.get("content") or "")
+    return clean_text(el.text_content())
 
 
 @dataclass(frozen=True)
@@ -38,7 +61,7 @@ class SiteTemplate:
     fingerprints: tuple[str, ...] = ()
     valid_from: date | None = None
     valid_until: date | None = None
-    selectors: dict[str, str] = field(default_factory=dict)
+    selectors: dict[str, str | list[str]] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     fixtures: tuple[str, ...] = ()
     source: str = ""
@@ -55,8 +78,10 @@ class SiteTemplate:
 
     def matches(self, url: str, root: etree._Element) -> bool:
         host = registrable_host(url)
-        if any(host == registrable_host("http://" + h) for h in self.hosts):
-            return True
+        for h in self.hosts:  # the host itself or any subdomain of it
+            h = registrable_host("http://" + h)
+            if host == h or host.endswith("." + h):
+                return True
         return any(self.css(sel)(root) for sel in self.fingerprints)
 
 
@@ -92,8 +117,17 @@ def template_from_dict(data: dict, source: str = "") -> SiteTemplate:
         fixtures=tuple(data.get("fixtures") or ()),
         source=source,
     )
-    for sel in (*selectors.values(), *tpl.drop, *tpl.fingerprints):
-        tpl.css(sel)  # compile now: a bad selector fails at load time, not on a page
+    for name, value in selectors.items():
+        for sel in alternatives(value):
+            if not isinstance(sel, str) or not sel.strip():
+                raise ValueError(f"{source}: empty or non-text selector for {name}")
+            if sel.startswith(_JSONLD):
+                if name not in _TEXT_FIELDS or not sel[len(_JSONLD):].strip():
+                    raise ValueError(f"{source}: {sel!r} is not a JSON-LD text field for {name}")
+                continue
+            tpl.css(sel)  # compile now: a bad selector fails at load time, not on a page
+    for sel in (*tpl.drop, *tpl.fingerprints):
+        tpl.css(sel)
     return tpl
 
 
@@ -130,19 +164,43 @@ class TemplateFields:
     drop: set = field(default_factory=set)
 
 
-def apply_template(tpl: SiteTemplate, root: etree._Element) -> TemplateFields:
-    """Run the template's selectors on the page (first match of each; all matches for authors)."""
+def _jsonld_text(meta: Any, key: str) -> str:
+    value = meta.ld(key.strip().lower()) if meta is not None else None
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str)), None)
+    return clean_text(html_unescape(value)) if isinstance(value, str) else ""
+
+
+def apply_template(tpl: SiteTemplate, root: etree._Element, meta: Any = None) -> TemplateFields:
+    """Run the template's selectors on the page (first match of each; all matches for authors).
+    `meta` (a `parsers.metadata.PageMeta`) answers `jsonld:<key>` selectors."""
     out = TemplateFields()
-    for name in ("title", "kicker", "lead", "date", "credit"):
-        sel = tpl.selectors.get(name)
-        if sel:
-            found = tpl.css(sel)(root)
-            setattr(out, name, clean_text(found[0].text_content()) if found else "")
-    if tpl.selectors.get("body"):
-        found = tpl.css(tpl.selectors["body"])(root)
-        out.body = found[0] if found else None
-    if tpl.selectors.get("authors"):
-        out.authors = [t for t in (clean_text(e.text_content()) for e in tpl.css(tpl.selectors["authors"])(root)) if t]
+    for name in _TEXT_FIELDS:
+        options = alternatives(tpl.selectors.get(name))
+        if not options:
+            continue
+        text = ""
+        for sel in options:
+            if sel.startswith(_JSONLD):
+                text = _jsonld_text(meta, sel[len(_JSONLD):])
+            else:
+                found = tpl.css(sel)(root)
+                text = _element_text(found[0]) if found else ""
+            if text:
+                break
+        setattr(out, name, text)
+    for sel in alternatives(tpl.selectors.get("body")):
+        found = tpl.css(sel)(root)
+        if found:
+            out.body = found[0]
+            break
+    options = alternatives(tpl.selectors.get("authors"))
+    if options:
+        out.authors = []
+        for sel in options:
+            out.authors = [t for t in (_element_text(e) for e in tpl.css(sel)(root)) if t]
+            if out.authors:
+                break
     for sel in tpl.drop:
         for el in tpl.css(sel)(root):
             out.drop.update(el.iter())

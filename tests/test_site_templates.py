@@ -32,8 +32,13 @@ def test_every_template_has_a_fixture_page_it_parses(tpl) -> None:
         when = tpl.valid_until or date(2026, 1, 1)
         now = datetime(when.year, when.month, when.day, tzinfo=timezone.utc)
         article = extract(data, "https://unknown.example/news/1", SiteContext(template=tpl.name), now=now)
-        assert article.methods.get("title") == f"template:{tpl.name}"
-        assert article.methods.get("body") == f"template:{tpl.name}"
+        # every field the template names comes from it (a title-only template leaves the
+        # body to the generic path); a template names at least a title or a body
+        assert "title" in tpl.selectors or "body" in tpl.selectors
+        if "title" in tpl.selectors:
+            assert article.methods.get("title") == f"template:{tpl.name}", rel
+        if "body" in tpl.selectors:
+            assert article.methods.get("body") == f"template:{tpl.name}", rel
         assert article.title and len(article.body) >= 3
 
 
@@ -80,3 +85,47 @@ def test_bad_template_is_rejected_at_load() -> None:
         template_from_dict({"name": "x", "selectors": {"headline": "h1"}})
     with pytest.raises(ValueError):
         template_from_dict({"name": "x", "colour": "red"})
+
+
+def test_meta_content_jsonld_field_and_alternatives() -> None:
+    from parsers.metadata import read_metadata
+    from parsers.site_templates import apply_template
+
+    html = ('<html><head><meta property="og:title" content=" The editors&#39; headline ">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "SEO &#039;headline&#039;",'
+            ' "alternativeHeadline": ""}</script></head>'
+            '<body><h1>Topic: the h1</h1></body></html>')
+    root = _page(html)
+    meta = read_metadata(root)
+
+    def title(selector):
+        tpl = template_from_dict({"name": "t", "selectors": {"title": selector}})
+        return apply_template(tpl, root, meta).title
+
+    assert title('meta[property="og:title"]') == "The editors' headline"  # a meta tag gives its content
+    assert title("jsonld:headline") == "SEO 'headline'"  # a JSON-LD field, entities decoded
+    assert title("jsonld:alternativeHeadline") == ""  # empty: nothing found
+    # alternatives: the first that yields text wins
+    assert title(["header > h1", "jsonld:alternativeHeadline", "jsonld:headline", "h1"]) == "SEO 'headline'"
+    assert title(["h2.none", "h1"]) == "Topic: the h1"
+    # on a host with such a template (n-tv.de: og:title), the meta tag wins over the cascade
+    body = "<p>" + "A sentence of the story text. " * 8 + "</p>"
+    page = html.replace("</h1>", "</h1>" + body)
+    assert extract(page, "https://www.n-tv.de/politik/a-1.html").title == "The editors' headline"
+    assert extract(page, "https://www.n-tv.de/politik/a-1.html", SiteContext(template="none")).title != "The editors' headline"
+
+
+def test_jsonld_selector_only_for_text_fields() -> None:
+    with pytest.raises(ValueError):
+        template_from_dict({"name": "x", "selectors": {"body": "jsonld:articleBody"}})
+    with pytest.raises(ValueError):
+        template_from_dict({"name": "x", "selectors": {"title": "jsonld:"}})
+    template_from_dict({"name": "x", "selectors": {"lead": ["p.lead", "jsonld:description"]}})
+
+
+def test_hosts_match_subdomains() -> None:
+    tpl = template_from_dict({"name": "p", "hosts": ["people.com.cn"], "selectors": {"title": "h1"}})
+    root = _page("<p>x</p>")
+    assert tpl.matches("http://politics.people.com.cn/n1/2024/0424/c1001-1.html", root)
+    assert tpl.matches("https://www.people.com.cn/a", root)
+    assert not tpl.matches("https://notpeople.com.cn/a", root)
