@@ -487,7 +487,11 @@ def extract(html: str | bytes, url: str, source: SiteContext | None = None,
 
     blocks: list[Block] = []
     if container is not None:
-        blocks = runs_to_blocks(container_runs(container, prefix, tf.drop))
+        if tf.body is not None and len(tf.body_parts) > 1:
+            runs = container_runs(tf.body_parts[-1], tf.body_parts[:-1], tf.drop)
+        else:
+            runs = container_runs(container, prefix, tf.drop)
+        blocks = runs_to_blocks(runs)
         methods["body"] = tmethod if tf.body is not None else "visible"
         if tf.body is None and any(b.kind == "paragraph" and len(b.text) < _SHORT_LINE for b in blocks):
             # short lines in the text (a date stamp, "3 Min", "Dieses Thema im Programm:", a

@@ -12,11 +12,19 @@ yields text wins: "the `title` meta tag, else og:title"). A selector that matche
 element yields its `content` attribute (`meta[property="og:title"]`), and `jsonld:<key>`
 reads a field of the page's JSON-LD article object (`jsonld:headline`) instead of the tree.
 
-Selectors are compiled once (lxml + cssselect) when the templates are loaded.
+A `drop` entry is a CSS selector, or `{select: CSS, text: REGEX}`: the matches whose text
+(whitespace collapsed) the regular expression finds (`re.search`) — the "Got a story?" and
+"Follow us" lines a CMS puts in the text column as ordinary paragraphs.
+
+Selectors are compiled once (lxml + cssselect) when the templates are loaded. The
+`:contains()` pseudo-class is refused: lxml implements it with a global XPath extension
+function, and with it in use a full benchmark run failed pages with garbled-namespace XPath
+errors; `{select, text}` says the same thing.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from html import unescape as html_unescape
@@ -62,7 +70,7 @@ class SiteTemplate:
     valid_from: date | None = None
     valid_until: date | None = None
     selectors: dict[str, str | list[str]] = field(default_factory=dict)
-    drop: tuple[str, ...] = ()
+    drop: tuple[str | tuple[str, re.Pattern], ...] = ()
     fixtures: tuple[str, ...] = ()
     source: str = ""
     _compiled: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -113,7 +121,7 @@ def template_from_dict(data: dict, source: str = "") -> SiteTemplate:
         valid_from=_day(data.get("valid_from")),
         valid_until=_day(data.get("valid_until")),
         selectors=selectors,
-        drop=tuple(data.get("drop") or ()),
+        drop=tuple(_drop_entry(d, source) for d in data.get("drop") or ()),
         fixtures=tuple(data.get("fixtures") or ()),
         source=source,
     )
@@ -126,9 +134,19 @@ def template_from_dict(data: dict, source: str = "") -> SiteTemplate:
                     raise ValueError(f"{source}: {sel!r} is not a JSON-LD text field for {name}")
                 continue
             tpl.css(sel)  # compile now: a bad selector fails at load time, not on a page
-    for sel in (*tpl.drop, *tpl.fingerprints):
+    for sel in (*(d if isinstance(d, str) else d[0] for d in tpl.drop), *tpl.fingerprints):
+        if ":contains(" in sel:
+            raise ValueError(f"{source}: {sel!r}: use {{select: CSS, text: REGEX}} instead of :contains()")
         tpl.css(sel)
     return tpl
+
+
+def _drop_entry(entry: Any, source: str) -> str | tuple[str, re.Pattern]:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and set(entry) == {"select", "text"}:
+        return str(entry["select"]), re.compile(str(entry["text"]))
+    raise ValueError(f"{source}: a drop entry is a CSS selector or {{select: CSS, text: REGEX}}, not {entry!r}")
 
 
 def select_template(templates: tuple[SiteTemplate, ...], url: str, root: etree._Element,
@@ -152,13 +170,16 @@ def select_template(templates: tuple[SiteTemplate, ...], url: str, root: etree._
 @dataclass
 class TemplateFields:
     """What a template found on a page. A field is None when the template has no selector
-    for it; "" when the selector matched an empty slot (e.g. an empty kicker) or nothing."""
+    for it; "" when the selector matched an empty slot (e.g. an empty kicker) or nothing.
+    `body` is the first element the body selector matched, `body_parts` every match that is
+    not inside another one (the story text is all of them, in page order)."""
 
     title: str | None = None
     kicker: str | None = None
     lead: str | None = None
     date: str | None = None
     body: etree._Element | None = None
+    body_parts: list = field(default_factory=list)
     credit: str | None = None
     authors: list[str] | None = None
     drop: set = field(default_factory=set)
@@ -192,7 +213,11 @@ def apply_template(tpl: SiteTemplate, root: etree._Element, meta: Any = None) ->
     for sel in alternatives(tpl.selectors.get("body")):
         found = tpl.css(sel)(root)
         if found:
-            out.body = found[0]
+            # every match not inside another one, in page order: one container, or the
+            # paragraphs and subheadings a CMS spreads over several modules
+            chosen = set(found)
+            out.body_parts = [e for e in found if not any(a in chosen for a in e.iterancestors())]
+            out.body = out.body_parts[0]
             break
     options = alternatives(tpl.selectors.get("authors"))
     if options:
@@ -201,7 +226,9 @@ def apply_template(tpl: SiteTemplate, root: etree._Element, meta: Any = None) ->
             out.authors = [t for t in (_element_text(e) for e in tpl.css(sel)(root)) if t]
             if out.authors:
                 break
-    for sel in tpl.drop:
+    for entry in tpl.drop:
+        sel, pattern = (entry, None) if isinstance(entry, str) else entry
         for el in tpl.css(sel)(root):
-            out.drop.update(el.iter())
+            if pattern is None or pattern.search(_element_text(el)):
+                out.drop.update(el.iter())
     return out

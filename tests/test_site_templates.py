@@ -129,3 +129,27 @@ def test_hosts_match_subdomains() -> None:
     assert tpl.matches("http://politics.people.com.cn/n1/2024/0424/c1001-1.html", root)
     assert tpl.matches("https://www.people.com.cn/a", root)
     assert not tpl.matches("https://notpeople.com.cn/a", root)
+
+
+def test_drop_by_text_and_body_over_several_modules() -> None:
+    from parsers.site_templates import apply_template
+
+    html = ('<html><body><main>'
+            '<div class="mod"><p class="par">First paragraph of the story, long enough to count here.</p></div>'
+            '<div class="teaser"><p>Read also: something else entirely</p></div>'
+            '<div class="mod"><h2 class="sub">A subheading</h2>'
+            '<p class="par">Second paragraph of the story, also long enough to count here.</p>'
+            '<p class="par">Got a story? Email the news desk.</p></div>'
+            '</main></body></html>')
+    tpl = template_from_dict({"name": "m", "hosts": ["example.com"],
+                              "selectors": {"title": "h2", "body": ".par, h2.sub"},
+                              "drop": [{"select": "p", "text": "^Got a story"}]})
+    root = _page(html)
+    tf = apply_template(tpl, root)
+    assert [e.get("class") for e in tf.body_parts] == ["par", "sub", "par", "par"]  # page order
+    dropped = [e for e in tf.drop if e.tag == "p"]
+    assert len(dropped) == 1 and dropped[0].text.startswith("Got a story")
+    with pytest.raises(ValueError):  # lxml's :contains() is refused; {select, text} says it
+        template_from_dict({"name": "x", "drop": ['p:contains("Got a story")']})
+    with pytest.raises(ValueError):
+        template_from_dict({"name": "x", "drop": [{"select": "p"}]})
