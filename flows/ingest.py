@@ -31,6 +31,7 @@ from flows.settings import Settings
 from flows.stages import Discovered, Frontier, Parsed, build_frontier, discover, fetch_pages, parse_pages
 from flows.summary import RunSummary, report_markdown, report_table
 from warehouse import LoadResult, PageFailure, Warehouse
+from warehouse.dedup import prepare
 
 __all__ = ["ingest"]
 
@@ -77,12 +78,19 @@ def load_task(parsed: Parsed, warehouse: Warehouse, run_id: str, state: FetchSta
     report("load", f"loading {len(parsed.items)} article(s)")
 
     def load() -> LoadResult:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        prepared = prepare(parsed.items)  # CPU work, before the writer slot and the file are taken
+        prepare_wall, prepare_cpu = time.perf_counter() - wall, time.thread_time() - cpu
         with writer_slot(writer_limit):  # one writer at a time across runs and machines
-            # one transaction; if the file stays busy (a session holds it), the batch is staged
-            result = warehouse.load(parsed.items, parsed.failures, run_id)
-            if result.staged:
-                report("load", f"warehouse busy: {result.staged} article(s) staged for the next load")
-            _save_fetch_state(warehouse, run_id, state, discovered)
+            # The file is opened once for the load and the fetch state, each its own transaction,
+            # and checkpointed once. If it stays busy (an analyst holds it), everything is staged.
+            with warehouse.session() as held:
+                result = held.load(parsed.items, parsed.failures, run_id, prepared)
+                result.dedup_wall += prepare_wall  # signatures and fingerprints are dedup's work
+                result.dedup_cpu += prepare_cpu
+                if result.staged:
+                    report("load", f"warehouse busy: {result.staged} article(s) staged for the next load")
+                _save_fetch_state(held, run_id, state, discovered)
         return result
 
     return _timed(load)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -94,6 +96,37 @@ def test_changed_content_becomes_a_new_version_of_the_same_story(warehouse):
     assert result.count("site-a", "updated") == 1
     assert rows(warehouse, "SELECT count(*), max(title) FROM articles") == [(1, "خبر 1 (محدث)")]
     assert rows(warehouse, "SELECT count(*) FROM article_versions") == [(2,)]
+
+
+def test_a_story_edited_back_to_an_earlier_text_keeps_one_version_per_distinct_text(warehouse):
+    warehouse.upsert_articles([LoadItem(article(1), FETCHED)])
+    warehouse.upsert_articles([LoadItem(replace(article(1), title="خبر 1 (محدث)"), FETCHED)])
+    result = warehouse.upsert_articles([LoadItem(article(1), FETCHED)])  # the edit taken back
+    assert result.count("site-a", "updated") == 1
+    assert rows(warehouse, "SELECT count(*) FROM article_versions") == [(2,)]
+    assert rows(warehouse, "SELECT title FROM latest_articles") == [("خبر 1",)]
+
+
+def test_a_session_holds_the_file_until_it_ends_and_commits_each_load(warehouse):
+    with warehouse.session() as held:
+        held.upsert_articles([LoadItem(article(1), FETCHED)], "run-1")
+        other = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(warehouse.path)!r}, read_only=True)"],
+                               capture_output=True, text=True, timeout=60)
+        assert other.returncode != 0 and "lock" in other.stderr.lower()  # another process cannot open it now
+        held.upsert_articles([LoadItem(article(2), FETCHED)], "run-1")
+        assert held.known_urls(["https://a.example/news/2"]) == {"https://a.example/news/2"}  # reads in the session
+    assert rows(warehouse, "SELECT count(*) FROM articles") == [(2,)]
+    duckdb.connect(str(warehouse.path)).close()  # and free again
+
+
+def test_a_failed_load_in_a_session_loses_only_itself(warehouse):
+    with pytest.raises(ZeroDivisionError):
+        with warehouse.session() as held:
+            held.upsert_articles([LoadItem(article(1), FETCHED)])
+            with held._writing() as con:
+                con.execute("DELETE FROM articles")
+                1 / 0  # the transaction rolls back; the earlier load stays committed
+    assert rows(warehouse, "SELECT count(*) FROM articles") == [(1,)]
 
 
 def test_a_second_item_with_the_same_canonical_url_in_a_batch_is_a_duplicate(warehouse):

@@ -18,7 +18,8 @@ import duckdb
 
 T = TypeVar("T")
 
-__all__ = ["WarehouseError", "WarehouseBusy", "WarehouseMissing", "open_writer", "open_reader", "retry_while_locked"]
+__all__ = ["WarehouseError", "WarehouseBusy", "WarehouseMissing", "open_writer", "open_session", "transaction",
+           "open_reader", "retry_while_locked"]
 
 
 class WarehouseError(Exception):
@@ -62,9 +63,45 @@ def retry_while_locked(open_: Callable[[], T], path: Path, timeout: float) -> T:
             delay = min(delay * 2, 1.0)
 
 
-def _connect(path: Path, read_only: bool, timeout: float, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def _connect(
+    path: Path, read_only: bool, timeout: float, memory_limit: str | None = None, checkpoint_threshold: str | None = None
+) -> duckdb.DuckDBPyConnection:
     config = {"memory_limit": memory_limit} if memory_limit else {}
+    if checkpoint_threshold:
+        config["checkpoint_threshold"] = checkpoint_threshold
     return retry_while_locked(lambda: duckdb.connect(str(path), read_only=read_only, config=config), path, timeout)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on `con`: committed when the block ends, rolled back when it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextmanager
+def open_session(
+    path: str | Path, timeout: float = 60.0, memory_limit: str | None = None, checkpoint_threshold: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection held for several transactions (`transaction(con)` each); checkpoints
+    and closes on exit. Between transactions the committed work is durable in DuckDB's write-ahead
+    log; `checkpoint_threshold` (e.g. "256MB") is the log size at which DuckDB folds it into the
+    file on its own. Folding once per session instead of once per transaction is what makes a
+    series of small loads cheap: each checkpoint rewrites the partly filled last row group of every
+    table it touches."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect(path, False, timeout, memory_limit, checkpoint_threshold)
+    try:
+        yield con
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
 
 
 @contextmanager
@@ -73,20 +110,8 @@ def open_writer(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection inside one transaction; commits, checkpoints and closes on exit.
     `memory_limit` (e.g. "512MB") caps DuckDB's buffer pool for this connection."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(path, read_only=False, timeout=timeout, memory_limit=memory_limit)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+    with open_session(path, timeout, memory_limit) as con, transaction(con):
+        yield con
 
 
 @contextmanager

@@ -23,15 +23,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
 from parsers import Article
 from parsers.normalize import body_text_for_matching, fingerprint_of_normalized
 from parsers.search_terms import document_terms
 from parsers.signatures import DEFAULT_PARAMS, SignatureParams, band_keys, minhash_signature, similarity
+from warehouse.batch_tables import versions_table
 from warehouse.records import Decision, LoadItem
 
 __all__ = [
     "Prepared",
+    "PreparedBatch",
     "Candidate",
     "article_id_for",
     "content_hash_for",
@@ -66,6 +69,28 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class PreparedBatch(Sequence[Prepared]):
+    """A prepared batch: its items in order, and their `article_versions` rows as an Arrow table
+    (run_id still empty), built with them so the loader does not build it while it holds the file."""
+
+    items: tuple[Prepared, ...]
+    versions: pa.Table
+
+    @classmethod
+    def of(cls, prepared: Sequence[Prepared]) -> PreparedBatch:
+        if isinstance(prepared, PreparedBatch):
+            return prepared
+        items = tuple(prepared)
+        return cls(items, versions_table(items))
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A story already in the warehouse that shares an LSH bucket with something in the batch."""
 
@@ -76,10 +101,11 @@ class Candidate:
 
 def prepare(
     items: Iterable[LoadItem], params: SignatureParams = DEFAULT_PARAMS, *, search_terms: bool = True
-) -> list[Prepared]:
-    """Ids, content hashes, fingerprints, signatures and search terms of a batch (pure CPU
-    work, so it can run in other processes: see `Warehouse.upsert_articles(prepared=...)`).
-    `search_terms=False` skips the search terms (for measuring dedup alone)."""
+) -> PreparedBatch:
+    """Ids, content hashes, fingerprints, signatures, search terms and version rows of a batch
+    (pure CPU work, so it can run before the file is taken, or in other processes: see
+    `Warehouse.upsert_articles(prepared=...)`). `search_terms=False` skips the search terms
+    (for measuring dedup alone)."""
     out = []
     for item in items:
         article = item.article
@@ -97,7 +123,7 @@ def prepare(
             Prepared(item, article_id_for(article.canonical_url), content_hash_for(article), fingerprint,
                      signature, keys, terms, doc_len)
         )
-    return out
+    return PreparedBatch.of(out)
 
 
 @dataclass

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from warehouse.connection import WarehouseBusy, open_reader, open_writer
-from warehouse.dedup import Prepared, decide_batch, prepare
+from warehouse.connection import WarehouseBusy, open_reader, open_session, open_writer, transaction
+from warehouse.batch_tables import articles_table, with_run_id
+from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
 from warehouse.health import SourceRun, read_health, source_runs_table
 from warehouse.near_index import add_signatures, find_candidates
 from warehouse.search_index import IndexEntry, index_documents
@@ -47,7 +49,11 @@ def _chunks(values: Sequence[str], size: int = _LOOKUP_CHUNK) -> Iterable[list[s
 
 class Warehouse:
     """A DuckDB warehouse file. Nothing stays open between calls: each verb opens the file,
-    works in one transaction, checkpoints and closes, so the file is free between loads."""
+    works in one transaction, checkpoints and closes, so the file is free between loads.
+
+    `session()` holds the file for a series of verbs (a run's load and its fetch state, a bulk
+    load in batches): each verb is still its own transaction, and the file is checkpointed and
+    released when the session ends."""
 
     def __init__(
         self,
@@ -58,11 +64,16 @@ class Warehouse:
         dedup_window_days: int = 30,
         memory_limit: str | None = "1GB",
         stage_when_busy: bool = False,
+        checkpoint_threshold: str = "256MB",
     ) -> None:
         """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
         shingles) for a near copy; `dedup_window_days`: how far back new articles are compared;
-        `memory_limit`: DuckDB's buffer pool cap while loading (None: DuckDB's default, 80% of RAM)."""
+        `memory_limit`: DuckDB's buffer pool cap while loading (None: DuckDB's default, 80% of RAM);
+        `checkpoint_threshold`: within a `session()`, the write-ahead log size at which DuckDB
+        checkpoints on its own (the session always checkpoints when it ends)."""
         self.path = Path(path)
+        self.checkpoint_threshold = checkpoint_threshold
+        self._con: duckdb.DuckDBPyConnection | None = None  # set only on the copy a session yields
         self.lock_timeout = lock_timeout
         self.near_duplicate_threshold = near_duplicate_threshold
         self.dedup_window_days = dedup_window_days
@@ -87,11 +98,47 @@ class Warehouse:
         return applied
 
     @contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        """This warehouse with the file held open until the block ends: every verb called on the
+        yielded object is its own transaction on one connection, and the file is checkpointed
+        once, at the end, instead of after every verb. Other processes cannot open the file
+        meanwhile, so keep a session to one run's writes. When the file stays busy past the
+        lock timeout and `stage_when_busy` is set, yields this warehouse unchanged (each verb then
+        stages its rows as usual)."""
+        if self._con is not None:  # already in a session
+            yield self
+            return
+        stack = ExitStack()
+        try:
+            con = stack.enter_context(
+                open_session(self.path, self.lock_timeout, self.memory_limit, self.checkpoint_threshold))
+        except WarehouseBusy:
+            if not (self.stage_when_busy and self.path.exists()):
+                raise
+            yield self
+            return
+        with stack:
+            held = copy.copy(self)
+            held._con = con
+            yield held
+
+    @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The session's connection, or a short read-only one."""
+        if self._con is not None:
+            yield self._con
+        else:
+            with open_reader(self.path, self.lock_timeout) as con:
+                yield con
+
+    @contextmanager
     def _writing(self, applied: list[int] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A writer transaction that first merges the staged batches (oldest first, each once);
         their files are deleted only after the transaction committed. `applied`: migrate first
         and report the versions applied (staged batches are always merged on the newest schema)."""
-        with open_writer(self.path, self.lock_timeout, self.memory_limit) as con:
+        opened = (transaction(self._con) if self._con is not None
+                  else open_writer(self.path, self.lock_timeout, self.memory_limit))
+        with opened as con:
             pending = self.staging.pending()
             if applied is not None or pending:
                 applied_now = apply_migrations(con)
@@ -182,7 +229,7 @@ class Warehouse:
 
     def source_health(self, names: Sequence[str] | None = None) -> list[dict]:
         """Rows of the `source_health` view (all sources, or those named), flagged ones first."""
-        with open_reader(self.path, self.lock_timeout) as con:
+        with self._reading() as con:
             return read_health(con, names)
 
     # -- sources ------------------------------------------------------------------------
@@ -209,7 +256,7 @@ class Warehouse:
         if not urls or not self.path.exists():
             return set()
         found: set[str] = set()
-        with open_reader(self.path, self.lock_timeout) as con:
+        with self._reading() as con:
             for chunk in _chunks(list(urls)):
                 rows = con.execute(
                     "SELECT u FROM unnest(?::VARCHAR[]) t(u) "
@@ -225,7 +272,7 @@ class Warehouse:
         if not urls or not self.path.exists():
             return {}
         out: dict[str, datetime] = {}
-        with open_reader(self.path, self.lock_timeout) as con:
+        with self._reading() as con:
             for chunk in _chunks(list(urls)):
                 rows = con.execute(
                     "SELECT t.u, max(a.last_seen_at) FROM unnest(?::VARCHAR[]) t(u) "
@@ -241,7 +288,7 @@ class Warehouse:
         if not urls or not self.path.exists():
             return {}
         out: dict[str, Validators] = {}
-        with open_reader(self.path, self.lock_timeout) as con:
+        with self._reading() as con:
             for chunk in _chunks(list(urls)):
                 rows = con.execute(
                     "SELECT url, kind, etag, last_modified, checked_at, changed_at, entries FROM http_validators "
@@ -273,7 +320,7 @@ class Warehouse:
         if not origins or not self.path.exists():
             return {}
         now = now or _utc_now()
-        with open_reader(self.path, self.lock_timeout) as con:
+        with self._reading() as con:
             rows = con.execute(
                 "SELECT origin, status, body, fetched_at, expires_at FROM robots_txt "
                 "WHERE origin IN (SELECT unnest(?::VARCHAR[])) AND expires_at > ?",
@@ -333,7 +380,7 @@ class Warehouse:
         if since is not None:
             where.append("fetched_at >= ?")
             params.append(since)
-        with open_reader(self.path, self.lock_timeout) as con:
+        with self._reading() as con:
             rows = con.execute(
                 "SELECT source, url, final_url, fetched_at, warc_file, warc_offset, content_type FROM ("
                 " SELECT *, row_number() OVER (PARTITION BY source, url ORDER BY fetched_at DESC) AS _n"
@@ -367,6 +414,7 @@ class Warehouse:
         wall, cpu = time.perf_counter(), time.thread_time()
         if prepared is None:  # CPU work (normalising, MinHash) before the file is taken; callers
             prepared = prepare(items)  # with spare cores pass `warehouse.dedup.prepare(items)` made elsewhere
+        prepared = PreparedBatch.of(prepared)
         ids = sorted({p.article_id for p in prepared})
         fps = sorted({p.fingerprint for p in prepared if p.fingerprint})
         keys = sorted({k for p in prepared for k in p.keys})
@@ -381,7 +429,7 @@ class Warehouse:
                                      self.near_duplicate_threshold)
             result.dedup_wall = dedup_wall + time.perf_counter() - wall
             result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
-            self._write(con, decisions, run_id)
+            self._write(con, decisions, prepared.versions, run_id)
             by_id = {p.article_id: p for p in prepared}
             index_documents(con, [
                 IndexEntry(d.article_id, d.content_hash, d.item.article.language, by_id[d.article_id].terms,
@@ -420,19 +468,28 @@ class Warehouse:
         return out
 
     @staticmethod
-    def _write(con: duckdb.DuckDBPyConnection, decisions: list[Decision], run_id: str | None) -> None:
+    def _write(con: duckdb.DuckDBPyConnection, decisions: list[Decision], versions: pa.Table, run_id: str | None) -> None:
+        """Insert the versions and rows the decisions call for. `versions`: the batch's version
+        rows, one per decision, in the same order."""
         now = _utc_now()
-        stored = [d for d in decisions if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")]
-        if stored:
-            con.register("batch_versions", _versions_table(stored, run_id))
-            con.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_versions ON CONFLICT DO NOTHING")
-            con.unregister("batch_versions")
-        fresh = [d for d in stored if d.kind in ("new", "duplicate")]
+        stored = [i for i, d in enumerate(decisions)
+                  if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")]
+        fresh = [i for i in stored if decisions[i].kind in ("new", "duplicate")]
+        updated = [i for i in stored if decisions[i].kind == "updated"]
+        # A story stored for the first time has no version yet (its articles row and versions are
+        # written together), so its rows need no conflict check, which costs as much again as the
+        # insert. An update may restore an older version's content: that pair already exists.
+        for rows, conflict in ((fresh, ""), (updated, " ON CONFLICT DO NOTHING")):
+            if rows:
+                con.register("batch_versions", with_run_id(versions.take(rows), run_id))
+                con.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_versions" + conflict)
+                con.unregister("batch_versions")
         if fresh:
-            con.register("batch_articles", _articles_table(fresh, run_id, now))
-            con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles ON CONFLICT DO NOTHING")
+            fresh_decisions = [decisions[i] for i in fresh]
+            con.register("batch_articles", articles_table(fresh_decisions, run_id, now))
+            con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles")
             con.unregister("batch_articles")
-            add_signatures(con, fresh, now)
+            add_signatures(con, fresh_decisions, now)
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
             con.register(
@@ -487,77 +544,3 @@ def _run_table(run_id: str, flow_run_id: str | None, started_at: datetime, finis
     )
 
 
-def _articles_table(decisions: list[Decision], run_id: str | None, now: datetime) -> pa.Table:
-    arts = [d.item.article for d in decisions]
-    return pa.table(
-        {
-            "article_id": [d.article_id for d in decisions],
-            "source": [a.source or "" for a in arts],
-            "url": [a.url for a in arts],
-            "canonical_url": [a.canonical_url for a in arts],
-            "title": [a.title for a in arts],
-            "published_at": pa.array([a.published_at for a in arts], _TS),
-            "language": [a.language for a in arts],
-            "first_seen_at": pa.array([now] * len(arts), _TS),
-            "last_seen_at": pa.array([now] * len(arts), _TS),
-            "content_hash": [d.content_hash for d in decisions],
-            "body_fingerprint": [d.fingerprint for d in decisions],
-            "duplicate_of": [d.duplicate_of for d in decisions],
-            "duplicate_reason": [d.reason for d in decisions],
-            "cluster_id": [d.cluster_id or d.article_id for d in decisions],
-            "duplicate_similarity": pa.array([d.similarity for d in decisions], pa.float64()),
-            "first_run_id": [run_id] * len(arts),
-        }
-    )
-
-
-_BLOCKS = pa.list_(pa.struct([("kind", pa.string()), ("text", pa.string())]))
-
-
-def _blocks_array(arts: list) -> pa.Array:
-    """The body blocks of each article as list<struct<kind, text>>, built from flat columns
-    (a list of dicts per row costs ~10x more in pyarrow)."""
-    offsets = [0]
-    kinds: list[str] = []
-    texts: list[str] = []
-    for a in arts:
-        for b in a.body:
-            kinds.append(b.kind)
-            texts.append(b.text)
-        offsets.append(len(kinds))
-    values = pa.StructArray.from_arrays([pa.array(kinds, pa.string()), pa.array(texts, pa.string())],
-                                        names=["kind", "text"])
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
-
-
-def _versions_table(decisions: list[Decision], run_id: str | None) -> pa.Table:
-    arts = [d.item.article for d in decisions]
-    return pa.table(
-        {
-            "article_id": [d.article_id for d in decisions],
-            "content_hash": [d.content_hash for d in decisions],
-            "run_id": [run_id] * len(arts),
-            "fetched_at": pa.array([d.item.fetched_at for d in decisions], _TS),
-            "parser_version": [a.parser_version for a in arts],
-            "source": [a.source or "" for a in arts],
-            "url": [a.url for a in arts],
-            "canonical_url": [a.canonical_url for a in arts],
-            "title": [a.title for a in arts],
-            "kicker": [a.kicker for a in arts],
-            "lead": [a.lead for a in arts],
-            "body": [a.body_text for a in arts],
-            "body_blocks": _blocks_array(arts),
-            "credit": [a.credit for a in arts],
-            "authors": pa.array([list(a.authors) for a in arts], pa.list_(pa.string())),
-            "language": [a.language for a in arts],
-            "published_at": pa.array([a.published_at for a in arts], _TS),
-            "published_text": [a.published_text for a in arts],
-            "modified_at": pa.array([a.modified_at for a in arts], _TS),
-            "modified_text": [a.modified_text for a in arts],
-            "section": [a.section for a in arts],
-            "tags": pa.array([list(a.tags) for a in arts], pa.list_(pa.string())),
-            "image": [a.image for a in arts],
-            "methods": [json.dumps(a.methods, ensure_ascii=False, sort_keys=True) for a in arts],
-            "body_fingerprint": [d.fingerprint for d in decisions],
-        }
-    )
