@@ -288,6 +288,7 @@ def scale(n: int, tmp: Path, workers: int, dedup_only: bool, batch: int = 1000) 
 
     from warehouse.connection import open_writer
     from warehouse.dedup import decide_batch
+    from warehouse.batch_tables import signature_rows
     from warehouse.near_index import add_signatures, find_candidates
 
     copy_of = _plant(n)
@@ -305,7 +306,8 @@ def scale(n: int, tmp: Path, workers: int, dedup_only: bool, batch: int = 1000) 
             keys = sorted({k for p in prepared for k in p.keys})
             candidates, candidate_keys = find_candidates(con, keys, NOW - timedelta(days=30))
             decisions = decide_batch(prepared, {}, {}, candidates, candidate_keys, wh.near_duplicate_threshold)
-            add_signatures(con, [d for d in decisions if d.kind in ("new", "duplicate")], NOW)
+            fresh = [d for d in decisions if d.kind in ("new", "duplicate")]
+            add_signatures(con, signature_rows(fresh), [d.cluster_id or d.article_id for d in fresh], NOW)
         return sum(1 for d in decisions if d.reason == "near_copy")
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -16,7 +16,10 @@ every batch's `upsert_articles` call plus opening and closing (final checkpoint)
 - `per-call` (not run by default): like `prepared`, but every batch opens, commits, checkpoints
   and closes the file itself, as a lone `upsert_articles` outside a session does.
 - `floor`: the same rows' `article_versions` and `articles` tables as Arrow, inserted with one
-  `INSERT … SELECT` each in one transaction: no dedup lookups, no signatures, no search index.
+  `INSERT … SELECT` each in one transaction, then a checkpoint, on a plain `duckdb.connect`: no
+  dedup lookups, no signatures, no search index. The ratios are against this one.
+- `floor-rg`: the same through the loader's connection (`warehouse.connection.open_session`: the
+  file attached with akhbar's row group size), to show what that setting does to DuckDB alone.
 Bodies come from `flows.demo_world.GeneratedWorld(...).paragraphs(i)` (synthetic Arabic, 2.8-3.4 KB).
 """
 
@@ -93,8 +96,13 @@ def run_load(db: str, start: int, total: int, batch: int, prepared: bool, per_ca
             "open_close_s": opened + closed, "peak_rss_mb": peak_rss_mb()}
 
 
-def run_floor(db: str, start: int, total: int) -> dict:
+def run_floor(db: str, start: int, total: int, row_groups: bool = False) -> dict:
+    """DuckDB's floor: the rows' versions and articles as Arrow, one `INSERT … SELECT` each, one
+    transaction, checkpoint. `row_groups`: through the loader's own connection (the file attached
+    with akhbar's row group size) instead of a plain `duckdb.connect`."""
     import duckdb
+
+    from warehouse.connection import open_session
 
     from warehouse.dedup import decide_batch, prepare
     from warehouse.batch_tables import articles_table as _articles_table, versions_table as _versions_table
@@ -106,17 +114,24 @@ def run_floor(db: str, start: int, total: int) -> dict:
     now = datetime.now(timezone.utc)
     versions, arts = _versions_table(decisions, "bench"), _articles_table(decisions, "bench", now)
     del decisions
-    con = duckdb.connect(db)
     t = time.perf_counter()
+    if row_groups:
+        session = open_session(db)
+        con = session.__enter__()
+    else:
+        con = duckdb.connect(db)
     con.execute("BEGIN")
     con.register("v", versions)
     con.register("a", arts)
     con.execute("INSERT INTO article_versions BY NAME SELECT * FROM v")
     con.execute("INSERT INTO articles BY NAME SELECT * FROM a")
     con.execute("COMMIT")
-    con.execute("CHECKPOINT")
+    if row_groups:
+        session.__exit__(None, None, None)  # checkpoints and closes
+    else:
+        con.execute("CHECKPOINT")
+        con.close()
     seconds = time.perf_counter() - t
-    con.close()
     return {"rows": total, "seconds": seconds, "rows_per_s": total / seconds, "peak_rss_mb": peak_rss_mb()}
 
 
@@ -130,8 +145,8 @@ def prefill(db: Path, n: int) -> None:
 
 
 def child(args: argparse.Namespace) -> None:
-    if args.config == "floor":
-        out = run_floor(args.db, 0, args.articles)
+    if args.config in ("floor", "floor-rg"):
+        out = run_floor(args.db, 0, args.articles, args.config == "floor-rg")
     else:
         kind, batch = args.config.split(":")
         out = run_load(args.db, 0, args.articles, int(batch), kind != "load", kind == "per-call")
@@ -155,7 +170,7 @@ def main() -> None:
     t = time.perf_counter()
     prefill(base, args.prefill)
     print(f"prefilled {args.prefill:,} articles in {time.perf_counter() - t:.0f} s ({base.stat().st_size / 1e6:.0f} MB)")
-    configs = ["floor"] + [f"{k}:{b}" for k in args.configs.split(",") for b in args.batches.split(",")]
+    configs = ["floor", "floor-rg"] + [f"{k}:{b}" for k in args.configs.split(",") for b in args.batches.split(",")]
     results = {}
     for config in configs:
         db = work / f"{config.replace(':', '-')}.duckdb"

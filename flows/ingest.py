@@ -139,6 +139,7 @@ def ingest(
         near_duplicate_threshold=settings.near_duplicate_threshold,
         dedup_window_days=settings.dedup_window_days,
         memory_limit=settings.duckdb_memory_limit,
+        checkpoint_threshold=settings.duckdb_checkpoint_threshold,
         lock_timeout=settings.lock_timeout,
         stage_when_busy=True,  # a busy file never loses a batch: it waits in staging
     )

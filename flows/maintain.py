@@ -70,7 +70,7 @@ def maintain(
     path = Path(database or settings.database)
     days = settings.archive_retention_days if retention_days is None else retention_days
     warehouse = Warehouse(path, lock_timeout=settings.lock_timeout, memory_limit=settings.duckdb_memory_limit,
-                          stage_when_busy=True)
+                          checkpoint_threshold=settings.duckdb_checkpoint_threshold, stage_when_busy=True)
     with writer_slot(settings.writer_concurrency_limit):  # no ingest run writes meanwhile
         report: dict = {"database": str(path), "staging": land_staged_task(warehouse)}
         if compact_file:

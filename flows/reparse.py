@@ -31,7 +31,8 @@ def reparse(config: str = "sources.yaml", sources: Sequence[str] | None = None, 
     selected = cfg.select(list(sources) if sources else None)
     settings = cfg.settings if database is None else cfg.settings.model_copy(update={"database": database})
     warehouse = Warehouse(settings.database, near_duplicate_threshold=settings.near_duplicate_threshold,
-                          dedup_window_days=settings.dedup_window_days, memory_limit=settings.duckdb_memory_limit)
+                          dedup_window_days=settings.dedup_window_days, memory_limit=settings.duckdb_memory_limit,
+                          checkpoint_threshold=settings.duckdb_checkpoint_threshold)
     warehouse.migrate()
     names = [s.name for s in selected]
     run_id = "reparse-" + uuid.uuid4().hex
@@ -60,8 +61,7 @@ def reparse(config: str = "sources.yaml", sources: Sequence[str] | None = None, 
             batch.items.extend(parsed.items)
             batch.failures.extend(parsed.failures + missing)
         summary.add_failures(batch.failures)
-        result = warehouse.upsert_articles(batch.items, run_id)
-        warehouse.record_failures(run_id, batch.failures)
+        result = warehouse.load(batch.items, batch.failures, run_id)  # one transaction
         summary.add_load(result)
         status = "completed"
     finally:

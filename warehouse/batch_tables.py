@@ -8,13 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from collections import Counter
+from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from warehouse.records import Decision, LoadItem
 
-__all__ = ["VersionSource", "versions_table", "with_run_id", "articles_table", "TS"]
+__all__ = ["VersionSource", "versions_table", "with_run_id", "articles_table", "signature_rows", "search_rows", "TS"]
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -110,3 +112,46 @@ def with_run_id(versions: pa.Table, run_id: str | None) -> pa.Table:
     """`versions` with every row's run_id set to `run_id`."""
     at = versions.schema.get_field_index("run_id")
     return versions.set_column(at, "run_id", pa.array([run_id] * versions.num_rows, pa.string()))
+
+
+class SignatureSource(Protocol):
+    article_id: str
+    signature: Any  # numpy uint32 array, or None for short bodies
+    keys: tuple[int, ...]
+
+
+def signature_rows(rows: Sequence[SignatureSource]) -> pa.Table:
+    """article_id, minhash (little-endian uint32 bytes; null without a signature) and band_keys
+    (its LSH bucket keys) of each record, in order: what `near_index.add_signatures` stores."""
+    return pa.table(
+        {
+            "article_id": pa.array([r.article_id for r in rows], pa.string()),
+            "minhash": pa.array([None if r.signature is None else np.asarray(r.signature, dtype="<u4").tobytes()
+                                 for r in rows], pa.binary()),
+            "band_keys": pa.array([list(r.keys) for r in rows], pa.list_(pa.int64())),
+        }
+    )
+
+
+class SearchSource(Protocol):
+    article_id: str
+    content_hash: str
+    item: LoadItem
+    terms: Counter
+    doc_len: int
+
+
+def search_rows(rows: Sequence[SearchSource]) -> pa.Table:
+    """article_id, content_hash, language, doc_len and the document's search terms with their
+    frequencies (two aligned lists) of each record, in order: what `search_index.index_documents`
+    indexes."""
+    return pa.table(
+        {
+            "article_id": pa.array([r.article_id for r in rows], pa.string()),
+            "content_hash": pa.array([r.content_hash for r in rows], pa.string()),
+            "language": pa.array([r.item.article.language for r in rows], pa.string()),
+            "doc_len": pa.array([r.doc_len for r in rows], pa.int32()),
+            "terms": pa.array([list(r.terms.keys()) for r in rows], pa.list_(pa.string())),
+            "tfs": pa.array([list(r.terms.values()) for r in rows], pa.list_(pa.int32())),
+        }
+    )

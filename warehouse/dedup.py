@@ -29,7 +29,7 @@ from parsers import Article
 from parsers.normalize import body_text_for_matching, fingerprint_of_normalized
 from parsers.search_terms import document_terms
 from parsers.signatures import DEFAULT_PARAMS, SignatureParams, band_keys, minhash_signature, similarity
-from warehouse.batch_tables import versions_table
+from warehouse.batch_tables import search_rows, signature_rows, versions_table
 from warehouse.records import Decision, LoadItem
 
 __all__ = [
@@ -70,18 +70,22 @@ class Prepared:
 
 @dataclass(frozen=True)
 class PreparedBatch(Sequence[Prepared]):
-    """A prepared batch: its items in order, and their `article_versions` rows as an Arrow table
-    (run_id still empty), built with them so the loader does not build it while it holds the file."""
+    """A prepared batch: its items in order, and the Arrow rows the loader will insert for them
+    (`warehouse/batch_tables.py`: versions with run_id still empty, signatures and buckets, search
+    documents), one row per item, built with them so the loader does not build them while it
+    holds the file."""
 
     items: tuple[Prepared, ...]
     versions: pa.Table
+    signatures: pa.Table
+    search: pa.Table
 
     @classmethod
     def of(cls, prepared: Sequence[Prepared]) -> PreparedBatch:
         if isinstance(prepared, PreparedBatch):
             return prepared
         items = tuple(prepared)
-        return cls(items, versions_table(items))
+        return cls(items, versions_table(items), signature_rows(items), search_rows(items))
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.items[index]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.connection import WarehouseBusy, WarehouseError, WarehouseMissing, retry_while_locked
+from warehouse.connection import WarehouseBusy, WarehouseError, WarehouseMissing, quote_path, retry_while_locked
 
 __all__ = ["snapshot", "compact", "export_parquet", "prune_archive", "CompactResult", "ExportResult", "PruneResult"]
 
@@ -27,11 +27,7 @@ __all__ = ["snapshot", "compact", "export_parquet", "prune_archive", "CompactRes
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str, read_only: bool, timeout: float) -> None:
     """ATTACH `path`, retrying while another process holds it, for at most `timeout` seconds."""
     mode = " (READ_ONLY)" if read_only else ""
-    retry_while_locked(lambda: con.execute(f"ATTACH '{_quote(path)}' AS {alias}{mode}"), path, timeout)
-
-
-def _quote(path: Path | str) -> str:
-    return str(path).replace("'", "''")
+    retry_while_locked(lambda: con.execute(f"ATTACH '{quote_path(path)}' AS {alias}{mode}"), path, timeout)
 
 
 def _require(path: Path) -> None:
@@ -56,7 +52,7 @@ def snapshot(database: str | Path, out: str | Path | None = None, timeout: float
     con = duckdb.connect()
     try:
         _attach(con, database, "src", read_only=True, timeout=timeout)
-        con.execute(f"ATTACH '{_quote(tmp)}' AS snap")
+        con.execute(f"ATTACH '{quote_path(tmp)}' AS snap")
         try:
             con.execute("COPY FROM DATABASE src TO snap")
         finally:
@@ -94,7 +90,7 @@ def compact(database: str | Path, timeout: float = 1.0) -> CompactResult:
         except WarehouseBusy as exc:
             return CompactResult(False, before, before, str(exc))
         con.execute("CHECKPOINT src")  # nothing left in a WAL beside the old file
-        con.execute(f"ATTACH '{_quote(tmp)}' AS fresh")
+        con.execute(f"ATTACH '{quote_path(tmp)}' AS fresh")
         con.execute("COPY FROM DATABASE src TO fresh")
         con.execute("DETACH fresh")
         # Still holding the old file: every other process that opens the path from now on opens
@@ -153,7 +149,7 @@ def export_parquet(
             if rows:
                 con.execute(
                     f"COPY ({_EXPORT_SELECT} {where} ORDER BY l.source, published_date, l.published_at, l.article_id) "
-                    f"TO '{_quote(tmp)}' (FORMAT parquet, PARTITION_BY (source, published_date), "
+                    f"TO '{quote_path(tmp)}' (FORMAT parquet, PARTITION_BY (source, published_date), "
                     "OVERWRITE_OR_IGNORE true, FILENAME_PATTERN 'part-{i}')",
                     params,
                 )

@@ -13,9 +13,9 @@ from datetime import datetime
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse.dedup import Candidate
-from warehouse.records import Decision
 
 __all__ = ["find_candidates", "add_signatures"]
 
@@ -43,36 +43,28 @@ def find_candidates(
     return candidates, {aid: list(shared) for aid, shared, _, _ in rows}
 
 
-def add_signatures(con: duckdb.DuckDBPyConnection, decisions: Sequence[Decision], now: datetime) -> None:
-    """Store the signature and buckets of every story in `decisions` that has one. Pass only
-    stories stored for the first time (new ones and copies): signatures are insert-only."""
-    signed = [d for d in decisions if d.signature is not None]
-    if not signed:
+def add_signatures(
+    con: duckdb.DuckDBPyConnection, signatures: pa.Table, cluster_ids: Sequence[str], now: datetime
+) -> None:
+    """Store the signature and buckets of stories stored for the first time (new ones and
+    copies: signatures are insert-only). `signatures`: rows of `warehouse.batch_tables.signature_rows`
+    (article_id, minhash, band_keys); `cluster_ids`: each story's cluster, in the same order.
+    Stories without a signature (short bodies) are skipped."""
+    table = signatures.append_column("cluster_id", pa.array(list(cluster_ids), pa.string()))
+    table = table.filter(pc.is_valid(table["minhash"]))
+    if table.num_rows == 0:
         return
-    con.register(
-        "batch_signatures",
-        pa.table(
-            {
-                "article_id": [d.article_id for d in signed],
-                "cluster_id": [d.cluster_id or d.article_id for d in signed],
-                "seen_at": pa.array([now] * len(signed), _TS),
-                "minhash": pa.array([np.asarray(d.signature, dtype="<u4").tobytes() for d in signed], pa.binary()),
-            }
-        ),
-    )
-    con.register(
-        "batch_buckets",
-        pa.table(
-            {
-                "band_key": pa.array([k for d in signed for k in d.keys], pa.int64()),
-                "article_id": [d.article_id for d in signed for _ in d.keys],
-                "seen_at": pa.array([now] * sum(len(d.keys) for d in signed), _TS),
-            }
-        ),
-    )
+    keys = table["band_keys"].combine_chunks()
+    con.register("batch_signatures", table.select(["article_id", "cluster_id", "minhash"]))
+    con.register("batch_buckets", pa.table({
+        "band_key": pc.list_flatten(keys),
+        "article_id": pc.take(table["article_id"], pc.list_parent_indices(keys)),
+    }))
     try:
-        con.execute("INSERT INTO article_signatures BY NAME SELECT * FROM batch_signatures")
-        con.execute("INSERT INTO lsh_buckets BY NAME SELECT * FROM batch_buckets")
+        con.execute("INSERT INTO article_signatures (article_id, cluster_id, seen_at, minhash) "
+                    "SELECT article_id, cluster_id, ?, minhash FROM batch_signatures", [now])
+        con.execute("INSERT INTO lsh_buckets (band_key, article_id, seen_at) "
+                    "SELECT band_key, article_id, ? FROM batch_buckets", [now])
     finally:
         con.unregister("batch_signatures")
         con.unregister("batch_buckets")

@@ -8,7 +8,6 @@ and copies are added, a story with a new version has its postings replaced. Quer
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,24 +21,21 @@ import pyarrow.compute as pc
 from parsers.search_terms import query_terms
 from warehouse.query import run_query
 
-__all__ = ["IndexEntry", "index_documents", "SearchHit", "search"]
+__all__ = ["index_documents", "SearchHit", "search"]
 
 
-@dataclass(frozen=True)
-class IndexEntry:
-    article_id: str
-    content_hash: str
-    language: str | None
-    terms: Counter
-    doc_len: int
-
-
-def index_documents(con: duckdb.DuckDBPyConnection, entries: Sequence[IndexEntry]) -> None:
-    """Add or replace the documents of `entries` in the search index (caller's transaction)."""
-    entries = [e for e in entries if e.doc_len > 0]
-    if not entries:
+def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table) -> None:
+    """Add or replace documents in the search index (caller's transaction). `docs`: rows of
+    `warehouse.batch_tables.search_rows` (article_id, content_hash, language, doc_len, terms,
+    tfs); the last row of a story wins, rows without terms are skipped."""
+    docs = docs.filter(pc.greater(docs["doc_len"], 0))
+    if docs.num_rows == 0:
         return
-    ids = [e.article_id for e in entries]
+    ids = docs["article_id"].to_pylist()
+    last = {a: i for i, a in enumerate(ids)}
+    if len(last) < len(ids):
+        docs = docs.take(sorted(last.values()))
+        ids = docs["article_id"].to_pylist()
     existing = dict(
         con.execute(
             "SELECT article_id, doc_id FROM search_docs WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
@@ -50,39 +46,25 @@ def index_documents(con: duckdb.DuckDBPyConnection, entries: Sequence[IndexEntry
         con.execute("DELETE FROM search_postings WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])
         con.execute("DELETE FROM search_docs WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])
     next_id = con.execute("SELECT coalesce(max(doc_id), 0) + 1 FROM search_docs").fetchall()[0][0]
-    doc_ids: dict[str, int] = {}
-    for e in entries:
-        if e.article_id not in doc_ids:
-            doc_ids[e.article_id] = existing.get(e.article_id) or next_id
-            if e.article_id not in existing:
-                next_id += 1
-    latest = {e.article_id: e for e in entries}  # the last entry of a story wins
+    doc_ids = np.empty(len(ids), dtype=np.int32)
+    for i, article_id in enumerate(ids):
+        if article_id in existing:
+            doc_ids[i] = existing[article_id]
+        else:
+            doc_ids[i] = next_id
+            next_id += 1
     con.register(
         "batch_docs",
-        pa.table(
-            {
-                "doc_id": pa.array([doc_ids[a] for a in latest], pa.int32()),
-                "article_id": list(latest),
-                "content_hash": [e.content_hash for e in latest.values()],
-                "language": [e.language for e in latest.values()],
-                "doc_len": pa.array([e.doc_len for e in latest.values()], pa.int32()),
-            }
-        ),
+        pa.table({"doc_id": pa.array(doc_ids), "article_id": docs["article_id"], "content_hash": docs["content_hash"],
+                  "language": docs["language"], "doc_len": docs["doc_len"]}),
     )
     con.execute("INSERT INTO search_docs BY NAME SELECT * FROM batch_docs")
     con.unregister("batch_docs")
 
-    # Flat columns built with C-level list operations, terms mapped to ids with pyarrow compute:
-    # a Python loop over the ~150 postings of each document cost most of the index update.
-    terms: list[str] = []
-    tfs: list[int] = []
-    lengths: list[int] = []
-    for entry in latest.values():
-        terms.extend(entry.terms.keys())
-        tfs.extend(entry.terms.values())
-        lengths.append(len(entry.terms))
-    term_array = pa.array(terms, pa.string())
-    vocabulary = pc.unique(term_array)
+    # Flat columns with C-level list operations, terms mapped to ids with pyarrow compute: a
+    # Python loop over the ~150 postings of each document cost most of the index update.
+    terms = pc.list_flatten(docs["terms"])
+    vocabulary = pc.unique(terms)
     con.register("batch_terms", pa.table({"term": vocabulary}))
     con.execute(
         "INSERT INTO search_terms SELECT (SELECT coalesce(max(term_id), 0) FROM search_terms) + row_number() OVER (), term "
@@ -90,12 +72,12 @@ def index_documents(con: duckdb.DuckDBPyConnection, entries: Sequence[IndexEntry
     )
     known = con.sql("SELECT term, term_id FROM search_terms SEMI JOIN batch_terms USING (term)").to_arrow_table()
     con.unregister("batch_terms")
-    positions = pc.index_in(term_array, value_set=known.column("term"))
-    term_ids = pc.take(known.column("term_id"), positions).cast(pa.int32())
-    doc_col = np.repeat(np.array([doc_ids[a] for a in latest], dtype=np.int32), lengths)
+    term_ids = pc.take(known.column("term_id"), pc.index_in(terms, value_set=known.column("term"))).cast(pa.int32())
+    lengths = pc.list_value_length(docs["terms"]).to_numpy(zero_copy_only=False)
     con.register(
         "batch_postings",
-        pa.table({"term_id": term_ids, "doc_id": pa.array(doc_col), "tf": pa.array(tfs, pa.int32())}),
+        pa.table({"term_id": term_ids, "doc_id": pa.array(np.repeat(doc_ids, lengths)),
+                  "tf": pc.list_flatten(docs["tfs"]).cast(pa.int32())}),
     )
     con.execute("INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_postings")
     con.unregister("batch_postings")

@@ -18,7 +18,7 @@ from warehouse.batch_tables import articles_table, with_run_id
 from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
 from warehouse.health import SourceRun, read_health, source_runs_table
 from warehouse.near_index import add_signatures, find_candidates
-from warehouse.search_index import IndexEntry, index_documents
+from warehouse.search_index import index_documents
 from warehouse.migrations import apply_migrations
 from warehouse.staging import Staging, StagedBatch, apply_rows, merge_staged
 from warehouse.records import (
@@ -429,13 +429,8 @@ class Warehouse:
                                      self.near_duplicate_threshold)
             result.dedup_wall = dedup_wall + time.perf_counter() - wall
             result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
-            self._write(con, decisions, prepared.versions, run_id)
-            by_id = {p.article_id: p for p in prepared}
-            index_documents(con, [
-                IndexEntry(d.article_id, d.content_hash, d.item.article.language, by_id[d.article_id].terms,
-                           by_id[d.article_id].doc_len)
-                for d in decisions if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")
-            ])
+            self._write(con, decisions, prepared, run_id)
+            index_documents(con, prepared.search.take(_rows(_stored_rows(decisions))))
         result.decisions = decisions
         for d in decisions:
             counts = result.per_source.setdefault(d.item.article.source or "", {})
@@ -468,12 +463,12 @@ class Warehouse:
         return out
 
     @staticmethod
-    def _write(con: duckdb.DuckDBPyConnection, decisions: list[Decision], versions: pa.Table, run_id: str | None) -> None:
-        """Insert the versions and rows the decisions call for. `versions`: the batch's version
-        rows, one per decision, in the same order."""
+    def _write(con: duckdb.DuckDBPyConnection, decisions: list[Decision], prepared: PreparedBatch,
+               run_id: str | None) -> None:
+        """Insert the versions, rows and signatures the decisions call for (`prepared`: the batch
+        the decisions were made for, one decision per item, in the same order)."""
         now = _utc_now()
-        stored = [i for i, d in enumerate(decisions)
-                  if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")]
+        stored = _stored_rows(decisions)
         fresh = [i for i in stored if decisions[i].kind in ("new", "duplicate")]
         updated = [i for i in stored if decisions[i].kind == "updated"]
         # A story stored for the first time has no version yet (its articles row and versions are
@@ -481,7 +476,7 @@ class Warehouse:
         # insert. An update may restore an older version's content: that pair already exists.
         for rows, conflict in ((fresh, ""), (updated, " ON CONFLICT DO NOTHING")):
             if rows:
-                con.register("batch_versions", with_run_id(versions.take(rows), run_id))
+                con.register("batch_versions", with_run_id(prepared.versions.take(_rows(rows)), run_id))
                 con.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_versions" + conflict)
                 con.unregister("batch_versions")
         if fresh:
@@ -489,7 +484,7 @@ class Warehouse:
             con.register("batch_articles", articles_table(fresh_decisions, run_id, now))
             con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles")
             con.unregister("batch_articles")
-            add_signatures(con, fresh_decisions, now)
+            add_signatures(con, prepared.signatures.take(_rows(fresh)), [d.cluster_id or d.article_id for d in fresh_decisions], now)
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
             con.register(
@@ -512,6 +507,16 @@ class Warehouse:
 
 
 _TS = pa.timestamp("us", tz="UTC")
+
+
+def _stored_rows(decisions: Sequence[Decision]) -> list[int]:
+    """Positions of the decisions that store a version: new stories, changed ones and copies
+    caught by their body (a second item with a known URL is only counted)."""
+    return [i for i, d in enumerate(decisions) if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")]
+
+
+def _rows(positions: list[int]) -> pa.Array:
+    return pa.array(positions, pa.int64())  # typed, so that an empty selection takes nothing
 
 
 def _failures_table(run_id: str | None, failures: Sequence[PageFailure]) -> pa.Table:
