@@ -66,7 +66,8 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_load(db: str, start: int, total: int, batch: int, prepared: bool, per_call: bool) -> dict:
+def run_load(db: str, start: int, total: int, batch: int, prepared: bool, per_call: bool,
+             checkpoint_threshold: str = "1GB") -> dict:
     """Load `total` items in batches. In a session (the default) the file is opened once, every
     batch is its own committed transaction, and the file is checkpointed when the session ends;
     the time counted is every batch's call plus the session's opening and closing (the final
@@ -76,7 +77,7 @@ def run_load(db: str, start: int, total: int, batch: int, prepared: bool, per_ca
     from warehouse import Warehouse
     from warehouse.dedup import prepare
 
-    wh = Warehouse(db, lock_timeout=60)
+    wh = Warehouse(db, lock_timeout=60, checkpoint_threshold=checkpoint_threshold)
     times, rows = [], 0
     with ExitStack() as stack:
         t = time.perf_counter()
@@ -149,7 +150,8 @@ def child(args: argparse.Namespace) -> None:
         out = run_floor(args.db, 0, args.articles, args.config == "floor-rg")
     else:
         kind, batch = args.config.split(":")
-        out = run_load(args.db, 0, args.articles, int(batch), kind != "load", kind == "per-call")
+        out = run_load(args.db, 0, args.articles, int(batch), kind != "load", kind == "per-call",
+                       args.checkpoint_threshold)
     print(json.dumps(out))
 
 
@@ -160,6 +162,9 @@ def main() -> None:
     ap.add_argument("--batches", default="1000,10000")
     ap.add_argument("--configs", default="prepared,load",
                     help="prepared, load and/or per-call (prepared, each batch in its own open of the file)")
+    ap.add_argument("--checkpoint-threshold", default="1GB",
+                    help="the loader's duckdb_checkpoint_threshold (the setting's default: 1GB)")
+    ap.add_argument("--prefilled", help="use this prefilled file (copied, never changed) instead of making one")
     ap.add_argument("--config", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -168,15 +173,20 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="akhbar-load-"))
     base = work / "prefilled.duckdb"
     t = time.perf_counter()
-    prefill(base, args.prefill)
-    print(f"prefilled {args.prefill:,} articles in {time.perf_counter() - t:.0f} s ({base.stat().st_size / 1e6:.0f} MB)")
+    if args.prefilled:
+        shutil.copy(args.prefilled, base)
+        print(f"prefilled file {args.prefilled} ({base.stat().st_size / 1e6:.0f} MB)")
+    else:
+        prefill(base, args.prefill)
+        print(f"prefilled {args.prefill:,} articles in {time.perf_counter() - t:.0f} s ({base.stat().st_size / 1e6:.0f} MB)")
     configs = ["floor", "floor-rg"] + [f"{k}:{b}" for k in args.configs.split(",") for b in args.batches.split(",")]
     results = {}
     for config in configs:
         db = work / f"{config.replace(':', '-')}.duckdb"
         shutil.copy(base, db)
         proc = subprocess.run([sys.executable, __file__, "--config", config, "--db", str(db),
-                               "--articles", str(args.articles)], capture_output=True, text=True, check=True)
+                               "--articles", str(args.articles), "--checkpoint-threshold", args.checkpoint_threshold],
+                              capture_output=True, text=True, check=True)
         results[config] = json.loads(proc.stdout.strip().splitlines()[-1])
         db.unlink()
         r = results[config]

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     dedup_window_days: int = Field(30, ge=1, description="new articles are compared with this many days back")
     duckdb_memory_limit: str = Field("1GB", description="DuckDB's buffer pool cap while loading")
     duckdb_checkpoint_threshold: str = Field(
-        "256MB", description="while a run holds the file, the write-ahead log size at which DuckDB checkpoints "
+        "1GB", description="while a run holds the file, the write-ahead log size at which DuckDB checkpoints "
         "(a run always checkpoints when it releases the file)",
     )
     lock_timeout: float = Field(

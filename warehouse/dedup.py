@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from parsers import Article
 from parsers.normalize import body_text_for_matching, fingerprint_of_normalized
@@ -79,13 +80,18 @@ class PreparedBatch(Sequence[Prepared]):
     versions: pa.Table
     signatures: pa.Table
     search: pa.Table
+    band_keys: np.ndarray  # the distinct LSH bucket keys of the batch (int64, sorted)
+    repeated_keys: np.ndarray  # those held by more than one item of the batch
 
     @classmethod
     def of(cls, prepared: Sequence[Prepared]) -> PreparedBatch:
         if isinstance(prepared, PreparedBatch):
             return prepared
         items = tuple(prepared)
-        return cls(items, versions_table(items), signature_rows(items), search_rows(items))
+        signatures = signature_rows(items)
+        keys, counts = np.unique(pc.list_flatten(signatures["band_keys"]).to_numpy().astype(np.int64), return_counts=True)
+        # (an item's own keys are distinct: 63-bit hashes of its 32 bands, each seeded with the band)
+        return cls(items, versions_table(items), signatures, search_rows(items), keys, keys[counts > 1])
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.items[index]
@@ -164,11 +170,14 @@ class _BatchIndex:
 
 def _shared_keys(batch: Sequence[Prepared], candidate_keys: Mapping[str, Sequence[int]]) -> frozenset[int]:
     """Bucket keys held by at least two stories of the batch, or by the batch and a candidate."""
-    batch_keys = [k for p in batch for k in set(p.keys)]
-    if not batch_keys:
-        return frozenset()
-    values, counts = np.unique(np.fromiter(batch_keys, dtype=np.int64, count=len(batch_keys)), return_counts=True)
-    shared = set(values[counts > 1].tolist())
+    if isinstance(batch, PreparedBatch):
+        shared = set(batch.repeated_keys.tolist())
+    else:
+        batch_keys = [k for p in batch for k in set(p.keys)]
+        if not batch_keys:
+            return frozenset()
+        values, counts = np.unique(np.fromiter(batch_keys, dtype=np.int64, count=len(batch_keys)), return_counts=True)
+        shared = set(values[counts > 1].tolist())
     for keys in candidate_keys.values():
         shared.update(keys)
     return frozenset(shared)

@@ -24,10 +24,11 @@ from warehouse.query import run_query
 __all__ = ["index_documents", "SearchHit", "search"]
 
 
-def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table) -> None:
+def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Sequence[str] | None = None) -> None:
     """Add or replace documents in the search index (caller's transaction). `docs`: rows of
     `warehouse.batch_tables.search_rows` (article_id, content_hash, language, doc_len, terms,
-    tfs); the last row of a story wins, rows without terms are skipped."""
+    tfs); the last row of a story wins, rows without terms are skipped. `indexed`: the stories
+    of `docs` that may be in the index already (None: any of them); the others are only added."""
     docs = docs.filter(pc.greater(docs["doc_len"], 0))
     if docs.num_rows == 0:
         return
@@ -36,11 +37,12 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table) -> None:
     if len(last) < len(ids):
         docs = docs.take(sorted(last.values()))
         ids = docs["article_id"].to_pylist()
+    lookup = ids if indexed is None else sorted(set(indexed).intersection(ids))
     existing = dict(
         con.execute(
-            "SELECT article_id, doc_id FROM search_docs WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+            "SELECT article_id, doc_id FROM search_docs WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [lookup]
         ).fetchall()
-    )
+    ) if lookup else {}
     if existing:
         replaced = list(existing.values())
         con.execute("DELETE FROM search_postings WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])

@@ -64,7 +64,7 @@ class Warehouse:
         dedup_window_days: int = 30,
         memory_limit: str | None = "1GB",
         stage_when_busy: bool = False,
-        checkpoint_threshold: str = "256MB",
+        checkpoint_threshold: str = "1GB",
     ) -> None:
         """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
         shingles) for a near copy; `dedup_window_days`: how far back new articles are compared;
@@ -417,20 +417,20 @@ class Warehouse:
         prepared = PreparedBatch.of(prepared)
         ids = sorted({p.article_id for p in prepared})
         fps = sorted({p.fingerprint for p in prepared if p.fingerprint})
-        keys = sorted({k for p in prepared for k in p.keys})
         dedup_wall, dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
         with (nullcontext(_con) if _con is not None else self._writing()) as con:  # merges staged batches first
             wall, cpu = time.perf_counter(), time.thread_time()
             known_hashes = self._current_hashes(con, ids)
             known_fps = self._originals_by_fingerprint(con, fps)
             since = _utc_now() - timedelta(days=self.dedup_window_days)
-            candidates, candidate_keys = find_candidates(con, keys, since)
+            candidates, candidate_keys = find_candidates(con, prepared.band_keys, since)
             decisions = decide_batch(prepared, known_hashes, known_fps, candidates, candidate_keys,
                                      self.near_duplicate_threshold)
             result.dedup_wall = dedup_wall + time.perf_counter() - wall
             result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
             self._write(con, decisions, prepared, run_id)
-            index_documents(con, prepared.search.take(_rows(_stored_rows(decisions))))
+            index_documents(con, prepared.search.take(_rows(_stored_rows(decisions))),
+                            indexed=[d.article_id for d in decisions if d.kind == "updated"])
         result.decisions = decisions
         for d in decisions:
             counts = result.per_source.setdefault(d.item.article.source or "", {})
