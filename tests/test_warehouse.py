@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 from datetime import datetime, timezone
 
 import duckdb
@@ -117,6 +118,28 @@ def test_a_session_holds_the_file_until_it_ends_and_commits_each_load(warehouse)
         assert held.known_urls(["https://a.example/news/2"]) == {"https://a.example/news/2"}  # reads in the session
     assert rows(warehouse, "SELECT count(*) FROM articles") == [(2,)]
     duckdb.connect(str(warehouse.path)).close()  # and free again
+
+
+_DIES_IN_A_SESSION = """
+import os, sys
+from datetime import datetime, timezone
+sys.path.insert(0, sys.argv[2])
+from tests.test_warehouse import article
+from warehouse import LoadItem, Warehouse
+with Warehouse(sys.argv[1]).session() as held:
+    held.upsert_articles([LoadItem(article(1), datetime.now(timezone.utc))])
+    os._exit(3)  # killed before the session checkpoints and closes the file
+"""
+
+
+def test_a_process_killed_inside_a_session_keeps_what_it_committed(warehouse):
+    root = str(Path(__file__).resolve().parents[1])
+    died = subprocess.run([sys.executable, "-c", _DIES_IN_A_SESSION, str(warehouse.path), root],
+                          capture_output=True, text=True, timeout=120)
+    assert died.returncode == 3, died.stderr
+    assert Path(str(warehouse.path) + ".wal").exists()  # committed, not yet checkpointed
+    assert rows(warehouse, "SELECT count(*) FROM articles") == [(1,)]  # replayed from the log
+    assert warehouse.upsert_articles([LoadItem(article(1), FETCHED)]).count("site-a", "unchanged") == 1
 
 
 def test_a_failed_load_in_a_session_loses_only_itself(warehouse):
