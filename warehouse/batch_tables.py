@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from warehouse.records import Decision, LoadItem
 
-__all__ = ["VersionSource", "versions_table", "with_run_id", "articles_table", "signature_rows", "search_rows", "TS"]
+__all__ = ["VersionSource", "versions_table", "with_run_id", "articles_table", "signature_rows", "search_rows",
+           "select_rows", "TS"]
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -144,14 +145,31 @@ class SearchSource(Protocol):
 def search_rows(rows: Sequence[SearchSource]) -> pa.Table:
     """article_id, content_hash, language, doc_len and the document's search terms with their
     frequencies (two aligned lists) of each record, in order: what `search_index.index_documents`
-    indexes."""
+    indexes. The terms are dictionary-encoded over the whole batch, so that selecting rows later
+    copies small integers, not the strings of every posting."""
+    offsets = [0]
+    terms: list[str] = []
+    tfs: list[int] = []
+    for r in rows:
+        terms.extend(r.terms.keys())
+        tfs.extend(r.terms.values())
+        offsets.append(len(terms))
+    offsets_array = pa.array(offsets, pa.int32())
     return pa.table(
         {
             "article_id": pa.array([r.article_id for r in rows], pa.string()),
             "content_hash": pa.array([r.content_hash for r in rows], pa.string()),
             "language": pa.array([r.item.article.language for r in rows], pa.string()),
             "doc_len": pa.array([r.doc_len for r in rows], pa.int32()),
-            "terms": pa.array([list(r.terms.keys()) for r in rows], pa.list_(pa.string())),
-            "tfs": pa.array([list(r.terms.values()) for r in rows], pa.list_(pa.int32())),
+            "terms": pa.ListArray.from_arrays(offsets_array, pa.array(terms, pa.string()).dictionary_encode()),
+            "tfs": pa.ListArray.from_arrays(offsets_array, pa.array(tfs, pa.int32())),
         }
     )
+
+
+def select_rows(table: pa.Table, positions: Sequence[int]) -> pa.Table:
+    """The rows of `table` at `positions`: the table itself when that is all of it, in order
+    (the usual case, and a copy of a batch's bodies saved)."""
+    if len(positions) == table.num_rows and all(p == i for i, p in enumerate(positions)):
+        return table
+    return table.take(pa.array(positions, pa.int64()))  # typed, so that an empty selection takes nothing

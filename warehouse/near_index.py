@@ -25,10 +25,11 @@ _TS = pa.timestamp("us", tz="UTC")
 def find_candidates(
     con: duckdb.DuckDBPyConnection, keys: Sequence[int] | np.ndarray, since: datetime
 ) -> tuple[list[Candidate], dict[str, list[int]]]:
-    """Stories seen since `since` that share a bucket with `keys`, and their shared keys."""
+    """Stories seen since `since` that share a bucket with `keys` (distinct bucket keys, such as
+    `PreparedBatch.band_keys`), and their shared keys."""
     if len(keys) == 0:
         return [], {}
-    con.register("batch_keys", pa.table({"band_key": pa.array(np.unique(np.asarray(keys, dtype=np.int64)))}))
+    con.register("batch_keys", pa.table({"band_key": pa.array(np.asarray(keys, dtype=np.int64))}))
     try:
         rows = con.execute(
             "SELECT b.article_id, list(b.band_key), any_value(s.cluster_id), any_value(s.minhash) "

@@ -29,13 +29,15 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
     `warehouse.batch_tables.search_rows` (article_id, content_hash, language, doc_len, terms,
     tfs); the last row of a story wins, rows without terms are skipped. `indexed`: the stories
     of `docs` that may be in the index already (None: any of them); the others are only added."""
-    docs = docs.filter(pc.greater(docs["doc_len"], 0))
-    if docs.num_rows == 0:
+    with_terms = np.flatnonzero(docs["doc_len"].to_numpy() > 0)
+    if len(with_terms) == 0:
         return
+    if len(with_terms) < docs.num_rows:
+        docs = docs.take(pa.array(with_terms))
     ids = docs["article_id"].to_pylist()
     last = {a: i for i, a in enumerate(ids)}
     if len(last) < len(ids):
-        docs = docs.take(sorted(last.values()))
+        docs = docs.take(pa.array(sorted(last.values()), pa.int64()))
         ids = docs["article_id"].to_pylist()
     lookup = ids if indexed is None else sorted(set(indexed).intersection(ids))
     existing = dict(
@@ -63,10 +65,17 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
     con.execute("INSERT INTO search_docs BY NAME SELECT * FROM batch_docs")
     con.unregister("batch_docs")
 
-    # Flat columns with C-level list operations, terms mapped to ids with pyarrow compute: a
-    # Python loop over the ~150 postings of each document cost most of the index update.
-    terms = pc.list_flatten(docs["terms"])
-    vocabulary = pc.unique(terms)
+    # Flat columns with C-level list operations and the batch's terms dictionary-encoded
+    # (`batch_tables.search_rows`): each distinct term is looked up once, and a posting's term id
+    # is an array index. A Python loop over the ~150 postings of each document, and later string
+    # matching over all of them, cost most of the index update.
+    flat = pc.list_flatten(docs["terms"])
+    flat = flat.unify_dictionaries().combine_chunks() if pa.types.is_dictionary(flat.type) else flat.combine_chunks()
+    if not pa.types.is_dictionary(flat.type):
+        flat = flat.dictionary_encode()
+    codes = flat.indices.to_numpy(zero_copy_only=False)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(flat.dictionary)))
+    vocabulary = flat.dictionary.take(pa.array(used))
     con.register("batch_terms", pa.table({"term": vocabulary}))
     con.execute(
         "INSERT INTO search_terms SELECT (SELECT coalesce(max(term_id), 0) FROM search_terms) + row_number() OVER (), term "
@@ -74,11 +83,13 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
     )
     known = con.sql("SELECT term, term_id FROM search_terms SEMI JOIN batch_terms USING (term)").to_arrow_table()
     con.unregister("batch_terms")
-    term_ids = pc.take(known.column("term_id"), pc.index_in(terms, value_set=known.column("term"))).cast(pa.int32())
+    term_id_of_code = np.zeros(len(flat.dictionary), dtype=np.int32)
+    positions = pc.index_in(vocabulary, value_set=known.column("term")).to_numpy(zero_copy_only=False)
+    term_id_of_code[used] = known.column("term_id").to_numpy()[positions]
     lengths = pc.list_value_length(docs["terms"]).to_numpy(zero_copy_only=False)
     con.register(
         "batch_postings",
-        pa.table({"term_id": term_ids, "doc_id": pa.array(np.repeat(doc_ids, lengths)),
+        pa.table({"term_id": pa.array(term_id_of_code[codes]), "doc_id": pa.array(np.repeat(doc_ids, lengths)),
                   "tf": pc.list_flatten(docs["tfs"]).cast(pa.int32())}),
     )
     con.execute("INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_postings")

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.connection import WarehouseBusy, open_reader, open_session, open_writer, transaction
-from warehouse.batch_tables import articles_table, with_run_id
+from warehouse.batch_tables import articles_table, select_rows, with_run_id
 from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
 from warehouse.health import SourceRun, read_health, source_runs_table
 from warehouse.near_index import add_signatures, find_candidates
@@ -429,7 +429,7 @@ class Warehouse:
             result.dedup_wall = dedup_wall + time.perf_counter() - wall
             result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
             self._write(con, decisions, prepared, run_id)
-            index_documents(con, prepared.search.take(_rows(_stored_rows(decisions))),
+            index_documents(con, select_rows(prepared.search, _stored_rows(decisions)),
                             indexed=[d.article_id for d in decisions if d.kind == "updated"])
         result.decisions = decisions
         for d in decisions:
@@ -476,7 +476,7 @@ class Warehouse:
         # insert. An update may restore an older version's content: that pair already exists.
         for rows, conflict in ((fresh, ""), (updated, " ON CONFLICT DO NOTHING")):
             if rows:
-                con.register("batch_versions", with_run_id(prepared.versions.take(_rows(rows)), run_id))
+                con.register("batch_versions", with_run_id(select_rows(prepared.versions, rows), run_id))
                 con.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_versions" + conflict)
                 con.unregister("batch_versions")
         if fresh:
@@ -484,7 +484,7 @@ class Warehouse:
             con.register("batch_articles", articles_table(fresh_decisions, run_id, now))
             con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles")
             con.unregister("batch_articles")
-            add_signatures(con, prepared.signatures.take(_rows(fresh)), [d.cluster_id or d.article_id for d in fresh_decisions], now)
+            add_signatures(con, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions], now)
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
             con.register(
@@ -514,9 +514,6 @@ def _stored_rows(decisions: Sequence[Decision]) -> list[int]:
     caught by their body (a second item with a known URL is only counted)."""
     return [i for i, d in enumerate(decisions) if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")]
 
-
-def _rows(positions: list[int]) -> pa.Array:
-    return pa.array(positions, pa.int64())  # typed, so that an empty selection takes nothing
 
 
 def _failures_table(run_id: str | None, failures: Sequence[PageFailure]) -> pa.Table:
