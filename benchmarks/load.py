@@ -2,6 +2,7 @@
 DuckDB's own floor for the same rows, measured in the same run.
 
     python benchmarks/load.py                        # 100,000 into 100,000, batches of 1,000 and 10,000
+    python benchmarks/load.py --configs prepared --repeat 3   # medians of 3 rounds (the floor is noisy)
     python benchmarks/load.py --articles 20000 --prefill 20000
 
 Each configuration runs in its own process on its own copy of the prefilled file (so peak RSS is
@@ -165,6 +166,7 @@ def main() -> None:
     ap.add_argument("--checkpoint-threshold", default="1GB",
                     help="the loader's duckdb_checkpoint_threshold (the setting's default: 1GB)")
     ap.add_argument("--prefilled", help="use this prefilled file (copied, never changed) instead of making one")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds over all configurations; the summary gives medians")
     ap.add_argument("--config", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -180,23 +182,36 @@ def main() -> None:
         prefill(base, args.prefill)
         print(f"prefilled {args.prefill:,} articles in {time.perf_counter() - t:.0f} s ({base.stat().st_size / 1e6:.0f} MB)")
     configs = ["floor", "floor-rg"] + [f"{k}:{b}" for k in args.configs.split(",") for b in args.batches.split(",")]
-    results = {}
-    for config in configs:
-        db = work / f"{config.replace(':', '-')}.duckdb"
-        shutil.copy(base, db)
-        proc = subprocess.run([sys.executable, __file__, "--config", config, "--db", str(db),
-                               "--articles", str(args.articles), "--checkpoint-threshold", args.checkpoint_threshold],
-                              capture_output=True, text=True, check=True)
-        results[config] = json.loads(proc.stdout.strip().splitlines()[-1])
-        db.unlink()
-        r = results[config]
-        ratio = results["floor"]["rows_per_s"] / r["rows_per_s"]
-        median = f"{r['median_batch_s'] * 1000:8.0f} ms" if "median_batch_s" in r else " " * 11
-        median += f" open+close {r['open_close_s']:5.1f} s" if "open_close_s" in r else " " * 18
-        print(f"{config:16s} {r['rows']:>8,} rows {r['seconds']:7.1f} s {r['rows_per_s']:8,.0f} rows/s "
-              f"median batch {median}  peak RSS {r['peak_rss_mb']:6.0f} MB  {ratio:4.2f}x floor time", flush=True)
+    runs: dict[str, list[dict]] = {c: [] for c in configs}
+    for round_ in range(1, args.repeat + 1):  # round-robin, so that a noisy minute hits every configuration alike
+        for config in configs:
+            db = work / f"{config.replace(':', '-')}.duckdb"
+            shutil.copy(base, db)
+            proc = subprocess.run([sys.executable, __file__, "--config", config, "--db", str(db),
+                                   "--articles", str(args.articles), "--checkpoint-threshold", args.checkpoint_threshold],
+                                  capture_output=True, text=True, check=True)
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            for leftover in (db, Path(f"{db}.wal")):
+                leftover.unlink(missing_ok=True)
+            r["floor_ratio"] = r["seconds"] / runs["floor"][-1]["seconds"] if config != "floor" else 1.0
+            runs[config].append(r)
+            median = f"{r['median_batch_s'] * 1000:8.0f} ms" if "median_batch_s" in r else " " * 11
+            median += f" open+close {r['open_close_s']:5.1f} s" if "open_close_s" in r else " " * 18
+            print(f"[{round_}] {config:16s} {r['rows']:>8,} rows {r['seconds']:7.1f} s {r['rows_per_s']:8,.0f} rows/s "
+                  f"median batch {median}  peak RSS {r['peak_rss_mb']:6.0f} MB  {r['floor_ratio']:4.2f}x floor time",
+                  flush=True)
     shutil.rmtree(work)
-    print(json.dumps(results))
+    print(f"\nmedians of {args.repeat} round(s); x floor = median over rounds of (time / that round's floor time)")
+    summary = {}
+    for config, rs in runs.items():
+        seconds = statistics.median(r["seconds"] for r in rs)
+        ratio = statistics.median(r["floor_ratio"] for r in rs)
+        peak = max(r["peak_rss_mb"] for r in rs)
+        summary[config] = {"seconds": seconds, "rows_per_s": rs[0]["rows"] / seconds, "floor_ratio": ratio,
+                           "peak_rss_mb": peak, "runs": rs}
+        print(f"{config:16s} {seconds:7.1f} s {rs[0]['rows'] / seconds:8,.0f} rows/s  peak RSS {peak:6.0f} MB  "
+              f"{ratio:4.2f}x floor time")
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
