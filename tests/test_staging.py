@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -123,3 +124,17 @@ def test_staged_files_are_parquet_that_anyone_can_read(wh):
     assert tables["articles"].column("url").to_pylist() == ["https://a.example/news/1"]
     assert tables["failures"].column("reason").to_pylist() == ["http_404"]
     assert tables["articles"].schema.metadata[b"akhbar.run_id"] == b"r1"
+
+
+def test_a_session_on_a_busy_file_waits_once_then_stages_every_write(tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb", lock_timeout=1.0, stage_when_busy=True)
+    wh.migrate()
+    with held(wh.path):
+        started = time.monotonic()
+        with wh.session() as session:  # waits its lock timeout once...
+            result = session.load([LoadItem(article(1), FETCHED)], [failure(1)], "r1")
+            session.record_failures("r1", [failure(2)])  # ...and its writes do not wait again
+        waited = time.monotonic() - started
+    assert result.staged == 1
+    assert sorted(b.kind for b in wh.staging.pending()) == ["articles", "failures", "failures"]
+    assert 1.0 <= waited < 2.5  # one lock timeout, not one per write (three would be >= 3 s)

@@ -103,8 +103,8 @@ class Warehouse:
         yielded object is its own transaction on one connection, and the file is checkpointed
         once, at the end, instead of after every verb. Other processes cannot open the file
         meanwhile, so keep a session to one run's writes. When the file stays busy past the
-        lock timeout and `stage_when_busy` is set, yields this warehouse unchanged (each verb then
-        stages its rows as usual)."""
+        lock timeout and `stage_when_busy` is set, yields this warehouse without a held file and
+        without a further wait: each verb tries the file once and otherwise stages its rows."""
         if self._con is not None:  # already in a session
             yield self
             return
@@ -115,7 +115,9 @@ class Warehouse:
         except WarehouseBusy:
             if not (self.stage_when_busy and self.path.exists()):
                 raise
-            yield self
+            staging = copy.copy(self)
+            staging.lock_timeout = 0.0  # the wait is spent: each verb tries once, then stages
+            yield staging
             return
         with stack:
             held = copy.copy(self)
