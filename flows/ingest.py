@@ -28,10 +28,19 @@ from flows.prefect_setup import writer_slot
 from flows.progress import report
 from flows.robots import RobotsCache, origin_of
 from flows.settings import Settings
-from flows.stages import Discovered, Frontier, Parsed, build_frontier, discover, fetch_pages, parse_pages
+from flows.stages import (
+    Discovered,
+    Frontier,
+    Parsed,
+    build_frontier,
+    discover,
+    fetch_pages,
+    load_pages,
+    parse_pages,
+    save_fetch_state,
+)
 from flows.summary import RunSummary, report_markdown, report_table
 from warehouse import LoadResult, PageFailure, Warehouse
-from warehouse.dedup import prepare
 
 __all__ = ["ingest"]
 
@@ -78,34 +87,12 @@ def load_task(parsed: Parsed, warehouse: Warehouse, run_id: str, state: FetchSta
     report("load", f"loading {len(parsed.items)} article(s)")
 
     def load() -> LoadResult:
-        wall, cpu = time.perf_counter(), time.thread_time()
-        prepared = prepare(parsed.items)  # CPU work, before the writer slot and the file are taken
-        prepare_wall, prepare_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        with writer_slot(writer_limit):  # one writer at a time across runs and machines
-            # The file is opened once for the load and the fetch state, each its own transaction,
-            # and checkpointed once. If it stays busy (an analyst holds it), everything is staged.
-            with warehouse.session() as held:
-                result = held.load(parsed.items, parsed.failures, run_id, prepared)
-                result.dedup_wall += prepare_wall  # signatures and fingerprints are dedup's work
-                result.dedup_cpu += prepare_cpu
-                if result.staged:
-                    report("load", f"warehouse busy: {result.staged} article(s) staged for the next load")
-                _save_fetch_state(held, run_id, state, discovered)
+        result = load_pages(parsed, warehouse, run_id, state, discovered, lambda: writer_slot(writer_limit))
+        if result.staged:
+            report("load", f"warehouse busy: {result.staged} article(s) staged for the next load")
         return result
 
     return _timed(load)
-
-
-def _save_fetch_state(warehouse: Warehouse, run_id: str, state: FetchState, discovered: Discovered | None) -> None:
-    """The archive index, fresh robots.txt rules and the validators of feeds and sitemaps."""
-    warehouse.log_fetches(run_id, state.log)
-    state.log = []
-    if state.robots is not None:
-        warehouse.save_robots(state.robots.fresh)
-        state.robots.fresh = []
-    if discovered is not None:
-        warehouse.save_validators(discovered.validators)
-        discovered.validators = []
 
 
 def _origins(sources: Sequence[Source]) -> list[str]:
@@ -207,7 +194,7 @@ def ingest(
         with writer_slot(limit):
             if status != "completed":  # keep the archive index of what was fetched before the failure
                 try:
-                    _save_fetch_state(warehouse, run_id, state, discovered)
+                    save_fetch_state(warehouse, run_id, state, discovered)
                 except Exception:  # noqa: BLE001 - the original error matters more
                     logger.exception("could not save the fetch log of the failed run")
             warehouse.finish_run(run_id, status, summary.as_dict())

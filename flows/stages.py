@@ -8,7 +8,9 @@ raises for bad input.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -18,9 +20,11 @@ from flows.fetch import Fetched, FetchRequest, FetchState, fetch_all
 from flows.settings import Settings
 from parsers import ExtractionError, canonicalize_url, extract
 from parsers.text import decode_html
-from warehouse import LoadItem, PageFailure, Warehouse
+from warehouse import LoadItem, LoadResult, PageFailure, Warehouse
+from warehouse.dedup import prepare
 
-__all__ = ["Discovered", "Frontier", "Parsed", "discover", "build_frontier", "plan_frontier", "fetch_pages", "parse_pages", "failure_of"]
+__all__ = ["Discovered", "Frontier", "Parsed", "discover", "build_frontier", "plan_frontier", "fetch_pages", "parse_pages",
+           "load_pages", "save_fetch_state", "failure_of"]
 
 
 @dataclass
@@ -146,3 +150,32 @@ def parse_pages(fetched: Sequence[Fetched], source: Source) -> Parsed:
 def _parse_failure(page: Fetched, reason: str, detail: str) -> PageFailure:
     return PageFailure(page.request.source, page.request.url, "parse", reason, page.fetched_at,
                        page.status, detail[:500])
+
+
+def load_pages(parsed: Parsed, warehouse: Warehouse, run_id: str, state: FetchState, discovered: Discovered | None,
+               writer: Callable[[], AbstractContextManager]) -> LoadResult:
+    """Load a run's articles and failures, then its fetch state. The batch is prepared (CPU
+    work) before `writer()` (the one-writer slot) and the file are taken; the file is then held
+    in one session for the load and the fetch state, each its own transaction, and checkpointed
+    once. If it stays busy (an analyst holds it), everything is staged for the next load."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    prepared = prepare(parsed.items)
+    prepare_wall, prepare_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    with writer(), warehouse.session() as held:
+        result = held.load(parsed.items, parsed.failures, run_id, prepared)
+        save_fetch_state(held, run_id, state, discovered)
+    result.dedup_wall += prepare_wall  # signatures and fingerprints are dedup's work
+    result.dedup_cpu += prepare_cpu
+    return result
+
+
+def save_fetch_state(warehouse: Warehouse, run_id: str, state: FetchState, discovered: Discovered | None) -> None:
+    """The archive index, fresh robots.txt rules and the validators of feeds and sitemaps."""
+    warehouse.log_fetches(run_id, state.log)
+    state.log = []
+    if state.robots is not None:
+        warehouse.save_robots(state.robots.fresh)
+        state.robots.fresh = []
+    if discovered is not None:
+        warehouse.save_validators(discovered.validators)
+        discovered.validators = []

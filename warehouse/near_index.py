@@ -19,7 +19,6 @@ from warehouse.dedup import Candidate
 
 __all__ = ["find_candidates", "add_signatures"]
 
-_TS = pa.timestamp("us", tz="UTC")
 
 
 def find_candidates(

@@ -496,7 +496,7 @@ class Warehouse:
                         "article_id": [d.article_id for d in seen],
                         "content_hash": [d.content_hash for d in seen],
                         "title": [d.item.article.title for d in seen],
-                        "published_at": pa.array([d.item.article.published_at for d in seen], pa.timestamp("us", tz="UTC")),
+                        "published_at": pa.array([d.item.article.published_at for d in seen], _TS),
                     }
                 ),
             )
