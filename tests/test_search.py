@@ -103,6 +103,24 @@ def test_the_index_follows_each_load_without_a_rebuild(tmp_path):
     assert run_query(wh.path, "SELECT count(*) FROM search_docs").rows == [(1,)]
 
 
+def test_a_batch_that_updates_the_newest_indexed_story_and_adds_new_ones_indexes_all_of_them(tmp_path):
+    # the updated story holds the highest document id, which it keeps; the new ones get the next
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    first = Article(url="https://a.example/1", canonical_url="https://a.example/1", title="اجتماع في أستانا",
+                    body=(Block("paragraph", "اجتماع وزراء الدفاع في أستانا لبحث التعاون الأمني"),), language="ar",
+                    source="a")
+    wh.upsert_articles([LoadItem(first, FETCHED)])
+    updated = replace(first, body=(Block("paragraph", "اجتماع وزراء الدفاع في أستانا انتهى ببيان مشترك"),))
+    new = Article(url="https://a.example/2", canonical_url="https://a.example/2", title="قمة في طشقند",
+                  body=(Block("paragraph", "القمة المقبلة تعقد في طشقند الشهر القادم"),), language="ar", source="a")
+    result = wh.upsert_articles([LoadItem(updated, FETCHED), LoadItem(new, FETCHED)])
+    assert [d.kind for d in result.decisions] == ["updated", "new"]
+    assert [h.url for h in search(wh.path, "بيان مشترك")] == ["https://a.example/1"]
+    assert [h.url for h in search(wh.path, "طشقند")] == ["https://a.example/2"]
+    assert run_query(wh.path, "SELECT count(*), count(DISTINCT doc_id) FROM search_docs").rows == [(2, 2)]
+
+
 def test_copies_of_one_story_collapse_to_one_result(tmp_path):
     wh = Warehouse(tmp_path / "w.duckdb")
     wh.migrate()

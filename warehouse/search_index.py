@@ -45,11 +45,12 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
             "SELECT article_id, doc_id FROM search_docs WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [lookup]
         ).fetchall()
     ) if lookup else {}
+    # before the replaced documents are deleted: one of them may hold the highest id, which it keeps
+    next_id = con.execute("SELECT coalesce(max(doc_id), 0) + 1 FROM search_docs").fetchall()[0][0]
     if existing:
         replaced = list(existing.values())
         con.execute("DELETE FROM search_postings WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])
         con.execute("DELETE FROM search_docs WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])
-    next_id = con.execute("SELECT coalesce(max(doc_id), 0) + 1 FROM search_docs").fetchall()[0][0]
     doc_ids = np.empty(len(ids), dtype=np.int32)
     for i, article_id in enumerate(ids):
         if article_id in existing:
