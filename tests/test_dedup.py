@@ -118,6 +118,18 @@ def test_a_correction_is_a_version_not_a_cluster_member(warehouse):
     assert rows(warehouse, "SELECT count(*) FROM article_versions") == [(2,)]
 
 
+def test_only_stories_stored_for_the_first_time_get_a_signature_and_buckets(warehouse):
+    load(warehouse, story("wefaq", 1, SEED))
+    # one batch: the known story again (changed), a new one, the new one's URL again, a short body
+    result = load(warehouse, story("wefaq", 1, SEED[:-1]), story("other", 1, OTHER),
+                  story("other", 1, OTHER[:-1]), story("brief", 1, ["سطر واحد قصير"]))
+    assert [d.kind for d in result.decisions] == ["updated", "new", "duplicate", "new"]
+    assert rows(warehouse, "SELECT s.article_id, count(b.band_key) FROM article_signatures s "
+                           "LEFT JOIN lsh_buckets b USING (article_id) JOIN articles a USING (article_id) "
+                           "GROUP BY ALL ORDER BY min(a.source)") == [
+        (result.decisions[1].article_id, 32), (result.decisions[0].article_id, 32)]
+
+
 def test_the_cluster_representative_is_the_earliest_publication(warehouse):
     load(warehouse, story("digest", 1, SEED[:-1], published_hour=9), story("wefaq", 1, SEED, published_hour=5))
     (rep_source, size, outlets), = rows(warehouse, "SELECT representative_source, size, outlets FROM story_clusters WHERE size > 1")

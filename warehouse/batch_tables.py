@@ -13,11 +13,12 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse.records import Decision, LoadItem
 
-__all__ = ["VersionSource", "versions_table", "with_run_id", "articles_table", "signature_rows", "search_rows",
-           "select_rows", "TS"]
+__all__ = ["VersionSource", "versions_table", "with_run_id", "articles_table", "signature_rows", "bucket_rows",
+           "search_rows", "select_rows", "select_item_rows", "TS"]
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -134,6 +135,15 @@ def signature_rows(rows: Sequence[SignatureSource]) -> pa.Table:
     )
 
 
+def bucket_rows(signatures: pa.Table) -> pa.Table:
+    """The LSH bucket rows of `signature_rows`: band_key, article_id, and `item`, the position of
+    the record it came from (records without a signature have no keys, so no rows)."""
+    keys = signatures["band_keys"].combine_chunks()
+    items = pc.list_parent_indices(keys)
+    return pa.table({"band_key": pc.list_flatten(keys), "article_id": pc.take(signatures["article_id"], items),
+                     "item": items.cast(pa.int32())})
+
+
 class SearchSource(Protocol):
     article_id: str
     content_hash: str
@@ -173,3 +183,11 @@ def select_rows(table: pa.Table, positions: Sequence[int]) -> pa.Table:
     if len(positions) == table.num_rows and all(p == i for i, p in enumerate(positions)):
         return table
     return table.take(pa.array(positions, pa.int64()))  # typed, so that an empty selection takes nothing
+
+
+def select_item_rows(table: pa.Table, positions: Sequence[int], n_items: int) -> pa.Table:
+    """The rows of `table` (which has an `item` column: a position among `n_items` records) that
+    belong to the records at `positions`: the table itself when that is all of them."""
+    if len(positions) == n_items and all(p == i for i, p in enumerate(positions)):
+        return table
+    return table.filter(pc.is_in(table["item"], value_set=pa.array(positions, pa.int32())))

@@ -30,7 +30,7 @@ from parsers import Article
 from parsers.normalize import body_text_for_matching, fingerprint_of_normalized
 from parsers.search_terms import document_terms
 from parsers.signatures import DEFAULT_PARAMS, SignatureParams, band_keys, minhash_signature, similarity
-from warehouse.batch_tables import search_rows, signature_rows, versions_table
+from warehouse.batch_tables import bucket_rows, search_rows, signature_rows, versions_table
 from warehouse.records import Decision, LoadItem
 
 __all__ = [
@@ -79,6 +79,7 @@ class PreparedBatch(Sequence[Prepared]):
     items: tuple[Prepared, ...]
     versions: pa.Table
     signatures: pa.Table
+    buckets: pa.Table  # band_key, article_id, item: the LSH bucket rows of the signatures
     search: pa.Table
     band_keys: np.ndarray  # the distinct LSH bucket keys of the batch (int64, sorted)
     repeated_keys: np.ndarray  # those held by more than one item of the batch
@@ -91,7 +92,8 @@ class PreparedBatch(Sequence[Prepared]):
         signatures = signature_rows(items)
         keys, counts = np.unique(pc.list_flatten(signatures["band_keys"]).to_numpy().astype(np.int64), return_counts=True)
         # (an item's own keys are distinct: 63-bit hashes of its 32 bands, each seeded with the band)
-        return cls(items, versions_table(items), signatures, search_rows(items), keys, keys[counts > 1])
+        return cls(items, versions_table(items), signatures, bucket_rows(signatures), search_rows(items), keys,
+                   keys[counts > 1])
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.items[index]

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warehouse.batch_tables import bucket_rows
 from warehouse.dedup import Candidate
 
 __all__ = ["find_candidates", "add_signatures"]
@@ -44,22 +45,23 @@ def find_candidates(
 
 
 def add_signatures(
-    con: duckdb.DuckDBPyConnection, signatures: pa.Table, cluster_ids: Sequence[str], now: datetime
+    con: duckdb.DuckDBPyConnection, signatures: pa.Table, cluster_ids: Sequence[str], now: datetime,
+    buckets: pa.Table | None = None,
 ) -> None:
     """Store the signature and buckets of stories stored for the first time (new ones and
     copies: signatures are insert-only). `signatures`: rows of `warehouse.batch_tables.signature_rows`
-    (article_id, minhash, band_keys); `cluster_ids`: each story's cluster, in the same order.
-    Stories without a signature (short bodies) are skipped."""
+    (article_id, minhash, band_keys); `cluster_ids`: each story's cluster, in the same order;
+    `buckets`: their `bucket_rows`, when the caller made them beforehand. Stories without a
+    signature (short bodies) are skipped."""
+    if buckets is None:
+        buckets = bucket_rows(signatures)
     table = signatures.append_column("cluster_id", pa.array(list(cluster_ids), pa.string()))
-    table = table.filter(pc.is_valid(table["minhash"]))
+    if table["minhash"].null_count:
+        table = table.filter(pc.is_valid(table["minhash"]))
     if table.num_rows == 0:
         return
-    keys = table["band_keys"].combine_chunks()
     con.register("batch_signatures", table.select(["article_id", "cluster_id", "minhash"]))
-    con.register("batch_buckets", pa.table({
-        "band_key": pc.list_flatten(keys),
-        "article_id": pc.take(table["article_id"], pc.list_parent_indices(keys)),
-    }))
+    con.register("batch_buckets", buckets)
     try:
         con.execute("INSERT INTO article_signatures (article_id, cluster_id, seen_at, minhash) "
                     "SELECT article_id, cluster_id, ?, minhash FROM batch_signatures", [now])

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.connection import WarehouseBusy, open_reader, open_session, open_writer, transaction
-from warehouse.batch_tables import articles_table, select_rows, with_run_id
+from warehouse.batch_tables import articles_table, select_item_rows, select_rows, with_run_id
 from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
 from warehouse.health import SourceRun, read_health, source_runs_table
 from warehouse.near_index import add_signatures, find_candidates
@@ -486,7 +486,8 @@ class Warehouse:
             con.register("batch_articles", articles_table(fresh_decisions, run_id, now))
             con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles")
             con.unregister("batch_articles")
-            add_signatures(con, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions], now)
+            add_signatures(con, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions],
+                           now, select_item_rows(prepared.buckets, fresh, len(prepared)))
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
             con.register(
