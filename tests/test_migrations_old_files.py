@@ -96,3 +96,24 @@ def test_an_upgraded_file_keeps_loading_and_deduplicating_against_its_old_rows(v
     assert result.count("third", "duplicate") == 1
     (reason, cluster_size), = q(path, "SELECT duplicate_reason, cluster_size FROM latest_with_cluster WHERE source = 'third'")
     assert (reason, cluster_size) == ("exact_body", 3)
+
+
+def test_migration_8_keeps_the_blocks_of_a_version_whose_body_was_not_its_blocks_joined(tmp_path):
+    # a schema-7 file whose version holds a body that is not its blocks joined: the blocks win
+    path = tmp_path / "v7.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                "applied_at TIMESTAMPTZ NOT NULL)")
+    for migration in available_migrations():
+        if migration.version <= 7:
+            con.execute(migration.sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [migration.version, migration.name])
+    con.execute("INSERT INTO article_versions (article_id, content_hash, fetched_at, parser_version, source, url, "
+                "canonical_url, body, body_blocks) VALUES ('a', 'h', now(), '0.4.0', 's', 'u', 'u', 'stale text', "
+                "[{'kind': 'paragraph', 'text': 'أولى'}, {'kind': 'list_item', 'text': 'ثانية\n\nبسطرين'}])")
+    con.close()
+    assert Warehouse(path).migrate() == [8]
+    assert q(path, "SELECT body, block_kinds, block_lengths, body_blocks_of(body, block_kinds, block_lengths) "
+                   "FROM article_versions") == [
+        ("أولى\n\nثانية\n\nبسطرين", ["paragraph", "list_item"], [4, 13],
+         [{"kind": "paragraph", "text": "أولى"}, {"kind": "list_item", "text": "ثانية\n\nبسطرين"}])]

@@ -177,10 +177,14 @@ def search_rows(rows: Sequence[SearchSource]) -> pa.Table:
     )
 
 
+def _all_in_order(positions: Sequence[int], n: int) -> bool:
+    return len(positions) == n and all(p == i for i, p in enumerate(positions))
+
+
 def select_rows(table: pa.Table, positions: Sequence[int]) -> pa.Table:
     """The rows of `table` at `positions`: the table itself when that is all of it, in order
     (the usual case, and a copy of a batch's bodies saved)."""
-    if len(positions) == table.num_rows and all(p == i for i, p in enumerate(positions)):
+    if _all_in_order(positions, table.num_rows):
         return table
     return table.take(pa.array(positions, pa.int64()))  # typed, so that an empty selection takes nothing
 
@@ -188,6 +192,6 @@ def select_rows(table: pa.Table, positions: Sequence[int]) -> pa.Table:
 def select_item_rows(table: pa.Table, positions: Sequence[int], n_items: int) -> pa.Table:
     """The rows of `table` (which has an `item` column: a position among `n_items` records) that
     belong to the records at `positions`: the table itself when that is all of them."""
-    if len(positions) == n_items and all(p == i for i, p in enumerate(positions)):
+    if _all_in_order(positions, n_items):
         return table
     return table.filter(pc.is_in(table["item"], value_set=pa.array(positions, pa.int32())))
