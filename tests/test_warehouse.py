@@ -203,3 +203,12 @@ def test_reading_a_missing_file_says_so(tmp_path):
 def test_a_query_cannot_write(warehouse):
     with pytest.raises(duckdb.Error):
         run_query(warehouse.path, "DELETE FROM articles")
+
+
+def test_writer_connections_draw_no_progress_bar_into_the_output(warehouse):
+    # a long write (migration 8 rewrites every version) would otherwise draw DuckDB's bar into a
+    # flow's log or `akhbar maintain`'s output
+    from warehouse.connection import open_session
+
+    with open_session(warehouse.path) as con:
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]

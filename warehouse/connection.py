@@ -86,7 +86,9 @@ def _connect_writer(
     path: Path, timeout: float, memory_limit: str | None, checkpoint_threshold: str | None, row_group_size: int
 ) -> duckdb.DuckDBPyConnection:
     """The file ATTACHed read-write as `akhbar` (and made the default database), because the row
-    group size of what is written can only be set there."""
+    group size of what is written can only be set there. DuckDB's progress bar is off: a long
+    write (a migration rewriting every version) would otherwise draw it into the output of
+    whatever runs the write (a flow's log, `akhbar maintain`)."""
     config = {"memory_limit": memory_limit} if memory_limit else {}
     if checkpoint_threshold:
         config["checkpoint_threshold"] = checkpoint_threshold
@@ -94,6 +96,7 @@ def _connect_writer(
     def open_() -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(":memory:", config=config)
         try:
+            con.execute("SET enable_progress_bar = false")  # a connection option, not a config one
             con.execute(f"ATTACH '{quote_path(path)}' AS akhbar (ROW_GROUP_SIZE {int(row_group_size)})")
             con.execute("USE akhbar")
         except BaseException:
