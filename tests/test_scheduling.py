@@ -116,6 +116,16 @@ def _api_url() -> str:
     return PREFECT_API_URL.value()
 
 
+def _interrupt(proc: subprocess.Popen) -> tuple[str, str]:
+    """Ctrl-C to the process group (as a terminal would), SIGKILL after 20 s; its output."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        return proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.communicate()
+
+
 def _subprocess_env(**extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(PREFECT_API_URL=_api_url(), AKHBAR_PROJECT_DIR=str(ROOT), **extra)
@@ -203,12 +213,7 @@ def test_a_worker_runs_a_group_deployment_and_two_runs_of_it_never_overlap(deplo
                     break
                 time.sleep(1)
         finally:
-            os.killpg(worker.pid, signal.SIGINT)
-            try:
-                out, err = worker.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                out, err = worker.communicate()
+            out, err = _interrupt(worker)
         assert all(r.state.is_completed() for r in runs), [(r.state, err[-2000:]) for r in runs]
         first, second = sorted(runs, key=lambda r: r.start_time)
         assert first.end_time <= second.start_time  # deployment concurrency_limit 1: no overlap
@@ -251,12 +256,7 @@ def test_akhbar_serve_registers_its_deployments_and_stops_cleanly(initialised, t
         assert deployment.schedules[0].schedule.cron == "7 * * * *"
         assert deployment.parameters == {"group": "hourly", "config": "sources.yaml"}
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
+        out, err = _interrupt(proc)
     assert "Traceback" not in err, err[-3000:]
 
 
