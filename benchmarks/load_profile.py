@@ -107,6 +107,7 @@ def main() -> None:
     per_batch = []
     t0 = time.perf_counter()
     with Warehouse(db, lock_timeout=60).session() as held:
+        # the session's connection, wrapped: every statement the loader runs goes through it
         held._con = _TimedConnection(held._con, times, args.commit_each)
         for items, prepared in batches:
             t = time.perf_counter()

@@ -3,10 +3,9 @@
 -- (STRUCT(kind, text)[]). The nested copy was the most expensive column to write: a batch of
 -- 1,000 versions took ~56 ms to insert and commit into a file of 100,000 with it and ~25 ms
 -- without, and one bulk insert of 100,000 about twice as long (measured on DuckDB 2.0.1; see
--- docs/operations.md, "Load speed"). A version
--- now keeps `body` and the layout of its blocks (`block_kinds`, `block_lengths`); the macro
--- `body_blocks_of` cuts `body` back into blocks, and `latest_articles.body_blocks` is made with it,
--- so what readers of that view get is unchanged.
+-- docs/operations.md, "Load speed"). A version now keeps `body` and the layout of its blocks
+-- (`block_kinds`, `block_lengths`); the macro `body_blocks_of` cuts `body` back into blocks, and
+-- `latest_articles.body_blocks` is made with it, so what readers of that view get is unchanged.
 
 -- The blocks of a body: block i is `lengths[i]` characters of `body`, and blocks are separated
 -- by one blank line ("\n\n"), as `parsers.Article.body_text` joins them.
