@@ -29,6 +29,12 @@ every batch's `upsert_articles` call plus opening and closing (final checkpoint)
   back (neither is timed, and the timed process only reads them from Parquet first). This is
   DuckDB's cost of writing what the loader writes; the gap to it is the loader's own work
   (lookups, decisions, one transaction per batch).
+- `floor-batched:N` (with `--floors`): the rows of `floor-all` in the loader's batches: split
+  into equal parts of N articles' rows each (in the order the load wrote them), every part one
+  `INSERT … SELECT` per table and its own committed transaction, through the loader's connection
+  (`warehouse.connection.open_session`, the same checkpoint threshold) and checkpointed at the
+  end. DuckDB's cost of the same rows in the same durable transactions: the gap between it and
+  `prepared:N` is only what the loader does beyond writing (lookups, decisions, building tables).
 Bodies come from `flows.demo_world.GeneratedWorld(...).paragraphs(i)` (synthetic Arabic, 2.8-3.4 KB).
 """
 
@@ -198,6 +204,35 @@ def run_floor_all(db: str, rows_dir: str, total: int) -> dict:
             "table_rows": rows}
 
 
+def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint_threshold: str) -> dict:
+    """`floor-all`'s rows in parts of `batch` articles' rows, each part its own transaction (one
+    `INSERT … SELECT` per table) on the loader's connection, then the closing checkpoint."""
+    import pyarrow.parquet as pq
+
+    from warehouse.connection import open_session
+
+    tables = {table: pq.read_table(Path(rows_dir) / f"{table}.parquet") for table in _NEW_ROWS}
+    parts = -(-total // batch)
+    times = []
+    t0 = time.perf_counter()
+    with open_session(Path(db), checkpoint_threshold=checkpoint_threshold) as con:
+        for part in range(parts):
+            t = time.perf_counter()
+            con.execute("BEGIN")
+            for table, arrow in tables.items():
+                start, stop = arrow.num_rows * part // parts, arrow.num_rows * (part + 1) // parts
+                if stop > start:
+                    con.register("rows", arrow.slice(start, stop - start))
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rows")
+                    con.unregister("rows")
+            con.execute("COMMIT")
+            times.append(time.perf_counter() - t)
+        t1 = time.perf_counter()
+    seconds = time.perf_counter() - t0
+    return {"rows": total, "seconds": seconds, "rows_per_s": total / seconds, "median_batch_s": statistics.median(times),
+            "open_close_s": seconds - sum(times), "peak_rss_mb": peak_rss_mb()}
+
+
 def prefill(db: Path, n: int) -> None:
     from warehouse import Warehouse
 
@@ -212,6 +247,9 @@ def child(args: argparse.Namespace) -> None:
         out = run_floor(args.db, 0, args.articles, args.config == "floor-rg")
     elif args.config == "floor-all":
         out = run_floor_all(args.db, args.rows_dir, args.articles)
+    elif args.config.startswith("floor-batched:"):
+        out = run_floor_batched(args.db, args.rows_dir, args.articles, int(args.config.split(":")[1]),
+                                args.checkpoint_threshold)
     else:
         kind, batch = args.config.split(":")
         out = run_load(args.db, 0, args.articles, int(batch), kind != "load", kind == "per-call",
@@ -233,9 +271,10 @@ def main() -> None:
     ap.add_argument("--config", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--rows-dir", help=argparse.SUPPRESS)
-    ap.add_argument("--floors", default="floor,floor-rg,floor-all",
+    ap.add_argument("--floors", default="floor,floor-rg,floor-all,floor-batched",
                     help="the floors to measure (floor: the articles' rows, the ratios' reference; "
-                         "floor-rg: the same with akhbar's row groups; floor-all: every row the load writes)")
+                         "floor-rg: the same with akhbar's row groups; floor-all: every row the load writes; "
+                         "floor-batched: floor-all's rows in the loader's batches, one transaction each)")
     args = ap.parse_args()
     if args.config:
         return child(args)
@@ -251,7 +290,10 @@ def main() -> None:
     floors = args.floors.split(",")
     if "floor" not in floors:
         floors.insert(0, "floor")
-    if "floor-all" in floors:
+    if "floor-batched" in floors:  # one per batch size, each just before the loads it is the floor of
+        floors.remove("floor-batched")
+        floors += [f"floor-batched:{b}" for b in args.batches.split(",")]
+    if any(f.startswith("floor-") and f != "floor-rg" for f in floors):
         t = time.perf_counter()
         written_rows(base, work / "scratch.duckdb", work / "rows", args.articles)
         print(f"rows the load writes, for floor-all: made in {time.perf_counter() - t:.0f} s (not timed)")
@@ -271,25 +313,31 @@ def main() -> None:
             r["floor_ratio"] = r["seconds"] / runs["floor"][-1]["seconds"] if config != "floor" else 1.0
             if "floor-all" in runs and runs["floor-all"] and not config.startswith("floor"):
                 r["floor_all_ratio"] = r["seconds"] / runs["floor-all"][-1]["seconds"]
+            batched = runs.get(f"floor-batched:{config.split(':')[-1]}")
+            if batched and not config.startswith("floor"):
+                r["batched_ratio"] = r["seconds"] / batched[-1]["seconds"]
             runs[config].append(r)
             median = f"{r['median_batch_s'] * 1000:8.0f} ms" if "median_batch_s" in r else " " * 11
             median += f" open+close {r['open_close_s']:5.1f} s" if "open_close_s" in r else " " * 18
             print(f"[{round_}] {config:16s} {r['rows']:>8,} rows {r['seconds']:7.1f} s {r['rows_per_s']:8,.0f} rows/s "
                   f"median batch {median}  peak RSS {r['peak_rss_mb']:6.0f} MB  {r['floor_ratio']:4.2f}x floor time"
-                  + (f"  {r['floor_all_ratio']:4.2f}x floor-all time" if "floor_all_ratio" in r else ""), flush=True)
+                  + (f"  {r['floor_all_ratio']:4.2f}x floor-all time" if "floor_all_ratio" in r else "")
+                  + (f"  {r['batched_ratio']:4.2f}x floor-batched time" if "batched_ratio" in r else ""), flush=True)
     shutil.rmtree(work)
     print(f"\nmedians of {args.repeat} round(s); x floor = median over rounds of (time / that round's floor time); "
-          "x floor-all likewise against floor-all")
+          "x floor-all and x floor-batched (the floor-batched of the same batch size) likewise")
     summary = {}
     for config, rs in runs.items():
         seconds = statistics.median(r["seconds"] for r in rs)
         ratio = statistics.median(r["floor_ratio"] for r in rs)
         peak = max(r["peak_rss_mb"] for r in rs)
         all_ratio = statistics.median(r["floor_all_ratio"] for r in rs) if "floor_all_ratio" in rs[0] else None
+        batched_ratio = statistics.median(r["batched_ratio"] for r in rs) if "batched_ratio" in rs[0] else None
         summary[config] = {"seconds": seconds, "rows_per_s": rs[0]["rows"] / seconds, "floor_ratio": ratio,
-                           "floor_all_ratio": all_ratio, "peak_rss_mb": peak, "runs": rs}
+                           "floor_all_ratio": all_ratio, "batched_ratio": batched_ratio, "peak_rss_mb": peak, "runs": rs}
         print(f"{config:16s} {seconds:7.1f} s {rs[0]['rows'] / seconds:8,.0f} rows/s  peak RSS {peak:6.0f} MB  "
-              f"{ratio:4.2f}x floor time" + (f"  {all_ratio:4.2f}x floor-all time" if all_ratio else ""))
+              f"{ratio:4.2f}x floor time" + (f"  {all_ratio:4.2f}x floor-all time" if all_ratio else "")
+              + (f"  {batched_ratio:4.2f}x floor-batched time" if batched_ratio else ""))
     print(json.dumps(summary))
 
 
