@@ -212,3 +212,51 @@ def test_writer_connections_draw_no_progress_bar_into_the_output(warehouse):
 
     with open_session(warehouse.path) as con:
         assert con.execute("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
+
+
+def test_the_garbage_collector_does_not_run_inside_a_write_transaction(warehouse):
+    # a full collection over a pipeline's heap takes ~0.5 s; inside a load it would hold the file
+    import gc
+
+    from warehouse.connection import open_session, transaction
+
+    seen = []
+    with open_session(warehouse.path) as con:
+        with transaction(con):
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+        with pytest.raises(ZeroDivisionError), transaction(con):
+            1 / 0
+        seen.append(gc.isenabled())
+    assert seen == [False, True, True]
+
+
+def test_a_transaction_leaves_a_collector_that_was_off_off(warehouse):
+    import gc
+
+    from warehouse.connection import open_session, transaction
+
+    gc.disable()
+    try:
+        with open_session(warehouse.path) as con, transaction(con):
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_load_runs_with_the_collector_paused_and_restores_it(warehouse, monkeypatch):
+    import gc
+
+    import warehouse.store as store
+
+    states = []
+    decide = store.decide_batch
+
+    def recording(*args, **kwargs):
+        states.append(gc.isenabled())
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(store, "decide_batch", recording)
+    warehouse.upsert_articles([LoadItem(article(1), FETCHED)])
+    assert states == [False] and gc.isenabled()
