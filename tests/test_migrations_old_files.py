@@ -1,5 +1,6 @@
-"""Migrations upgrade real files made by earlier releases of the schema (tests/fixtures/warehouse/,
-built by build.py there) to the newest, with their data intact and usable."""
+"""Migrations upgrade real files made by earlier releases of the schema (tests/fixtures/warehouse/:
+schema 1 and 3 built by build.py there, schema 4 to 7 by those releases' own code with
+build_release.py) to the newest, with their data intact and usable."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import pytest
 from parsers import Article, Block
 from warehouse import LoadItem, Warehouse, run_query
 from warehouse.migrations import available_migrations
+from warehouse.search_index import search
 
 FIXTURES = Path(__file__).parent / "fixtures" / "warehouse"
 NEWEST = max(m.version for m in available_migrations())
+#: the schema versions of the old files in FIXTURES
+OLD = [1, 3, 4, 5, 6, 7]
 
 
 def unpack(version: int, tmp_path: Path) -> Path:
@@ -45,14 +49,14 @@ def versions(path: Path, names: list[str]) -> list[tuple]:
     schema_8 = "block_kinds" in {c for _, c, _ in columns(path)}
     select = ", ".join("body_blocks_of(body, block_kinds, block_lengths)" if n == "body_blocks" and schema_8
                        else f'"{n}"' for n in names)
-    return q(path, f"SELECT {select} FROM article_versions ORDER BY article_id")
+    return q(path, f"SELECT {select} FROM article_versions ORDER BY article_id, content_hash")
 
 
 _KEPT = ("SELECT article_id, source, url, canonical_url, title, published_at, first_seen_at, content_hash, "
          "body_fingerprint, duplicate_of, duplicate_reason FROM articles ORDER BY article_id")
 
 
-@pytest.mark.parametrize("version", [1, 3])
+@pytest.mark.parametrize("version", OLD)
 def test_an_old_file_is_upgraded_to_the_newest_schema_with_its_data(version, tmp_path):
     path = unpack(version, tmp_path)
     assert q(path, "SELECT max(version) FROM schema_migrations") == [(version,)]
@@ -79,11 +83,13 @@ def test_an_old_file_is_upgraded_to_the_newest_schema_with_its_data(version, tmp
     # clusters exist for the old rows (migration 3 derives them on a version-1 file)
     assert q(path, "SELECT size, outlets FROM story_clusters WHERE size > 1") == [(2, ["alwefaq", "digest"])]
     assert q(path, "SELECT count(*) FROM latest_with_cluster") == [(3,)]
+    # the latest version of each story (the weather story of the release-made files has two)
+    assert q(path, "SELECT count(DISTINCT article_id), count(*) FROM latest_articles") == [(3, 3)]
     assert q(path, "SELECT sum(articles) FROM daily_counts") == [(3,)]
     assert q(path, "SELECT errors FROM errors_by_reason") == [(1,)]
 
 
-@pytest.mark.parametrize("version", [1, 3])
+@pytest.mark.parametrize("version", OLD)
 def test_an_upgraded_file_keeps_loading_and_deduplicating_against_its_old_rows(version, tmp_path):
     path = unpack(version, tmp_path)
     wh = Warehouse(path)
@@ -117,3 +123,19 @@ def test_migration_8_keeps_the_blocks_of_a_version_whose_body_was_not_its_blocks
                    "FROM article_versions") == [
         ("أولى\n\nثانية\n\nبسطرين", ["paragraph", "list_item"], [4, 13],
          [{"kind": "paragraph", "text": "أولى"}, {"kind": "list_item", "text": "ثانية\n\nبسطرين"}])]
+
+
+@pytest.mark.parametrize("version", [v for v in OLD if v >= 5])  # search arrived with schema 5
+def test_the_search_index_of_an_old_file_still_answers_after_the_upgrade(version, tmp_path):
+    # made by the release's own loader, which indexed every story it stored
+    path = unpack(version, tmp_path)
+    Warehouse(path).migrate()
+    hits = search(path, "الطقس في العاصمة")
+    assert hits and hits[0].title == "الطقس"
+    assert [h.title for h in search(path, "استئناف المحادثات")][:1] == ["استئناف المحادثات"]
+
+
+def test_every_earlier_schema_version_with_a_release_has_an_old_file():
+    # schema 2 was never the newest of any commit: migrations 2 and 3 arrived together
+    assert sorted(int(f.name[1:].split(".")[0]) for f in FIXTURES.glob("v*.duckdb.gz")) == OLD
+    assert max(OLD) == NEWEST - 1
