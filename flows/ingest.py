@@ -129,6 +129,7 @@ def ingest(
         checkpoint_threshold=settings.duckdb_checkpoint_threshold,
         lock_timeout=settings.lock_timeout,
         stage_when_busy=True,  # a busy file never loses a batch: it waits in staging
+        health_rules=settings.health_rules(),
     )
     limit = settings.writer_concurrency_limit
     run_id = uuid.uuid4().hex

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from warehouse.health import HealthRules
+
 __all__ = ["Settings"]
 
 
@@ -57,6 +59,21 @@ class Settings(BaseSettings):
     archive: bool = Field(True, description="write every response to WARC files under data_dir")
     warc_max_bytes: int = Field(1_000_000_000, gt=0, description="a WARC file is rotated beyond this size (and every day)")
     max_sitemaps_per_source: int = Field(50, ge=1, description="sitemap files read per source and run (indexes included)")
+    health_failing_after: int = Field(
+        3, ge=1, description="consecutive failed runs of a source that flag it `failing` (source_health)"
+    )
+    health_silent_hours: int = Field(
+        24, ge=1, description="hours without a new story that flag a source `silent`, when its usual rate is high enough"
+    )
+    health_min_usual_per_day: float = Field(
+        1.0, gt=0, description="the least usual rate (new stories a day) at which a source can be flagged `silent`"
+    )
+    health_usual_days: int = Field(
+        14, ge=1, le=365, description="a source's usual rate is the median daily count of this many days"
+    )
+    health_min_usual_days: int = Field(
+        3, ge=1, description="a source observed for fewer days has no usual rate (and is never `silent`)"
+    )
     writer_concurrency_limit: str = Field(
         "akhbar-warehouse-writer", min_length=1,
         description="Prefect global concurrency limit (1 slot) taken around every warehouse write; "
@@ -69,6 +86,11 @@ class Settings(BaseSettings):
         import os
 
         return self.data_dir or os.path.dirname(self.database) or "."
+
+    def health_rules(self) -> HealthRules:
+        """The `health_*` settings as the rules `source_health` flags by."""
+        return HealthRules(self.health_failing_after, self.health_silent_hours, self.health_min_usual_per_day,
+                           self.health_usual_days, self.health_min_usual_days)
 
     @property
     def agent(self) -> str:

@@ -161,6 +161,15 @@ def test_demo_runs_end_to_end_and_suggests_a_query(prefect_harness, tmp_path):
     assert (tmp_path / "demo" / "akhbar.duckdb").exists()
 
 
+def test_the_readme_lists_every_setting():
+    from pathlib import Path
+
+    from flows.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert [name for name in Settings.model_fields if f"`{name}`" not in readme] == []
+
+
 def test_the_readme_shows_every_command():
     from pathlib import Path
 

@@ -1,5 +1,5 @@
 """Migrations upgrade real files made by earlier releases of the schema (tests/fixtures/warehouse/:
-schema 1 and 3 built by build.py there, schema 4 to 7 by those releases' own code with
+schema 1 and 3 built by build.py there, schema 4 to 8 by those releases' own code with
 build_release.py) to the newest, with their data intact and usable."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from warehouse.search_index import search
 FIXTURES = Path(__file__).parent / "fixtures" / "warehouse"
 NEWEST = max(m.version for m in available_migrations())
 #: the schema versions of the old files in FIXTURES
-OLD = [1, 3, 4, 5, 6, 7]
+OLD = [1, 3, 4, 5, 6, 7, 8]
 
 
 def unpack(version: int, tmp_path: Path) -> Path:
@@ -76,7 +76,7 @@ def test_an_old_file_is_upgraded_to_the_newest_schema_with_its_data(version, tmp
     assert columns(path) == columns(fresh)  # the same schema as a file created today
 
     assert q(path, _KEPT) == before["articles"]
-    assert "body_blocks" in old_columns
+    assert ("body_blocks" in old_columns) == (version < 8)  # schema 8 keeps the blocks' layout instead
     assert versions(path, old_columns) == before["versions"]  # every column and every block, in order
     assert q(path, "SELECT * FROM runs") == before["runs"]
     assert q(path, "SELECT * FROM fetch_errors") == before["errors"]
@@ -87,6 +87,9 @@ def test_an_old_file_is_upgraded_to_the_newest_schema_with_its_data(version, tmp
     assert q(path, "SELECT count(DISTINCT article_id), count(*) FROM latest_articles") == [(3, 3)]
     assert q(path, "SELECT sum(articles) FROM daily_counts") == [(3,)]
     assert q(path, "SELECT errors FROM errors_by_reason") == [(1,)]
+    # health by the default rules (migration 9), for the sources the old runs saw
+    assert q(path, "SELECT failing_after, silent_hours FROM health_rules") == [(3, 24)]
+    assert q(path, "SELECT source, articles FROM source_health ORDER BY source") == [("alwefaq", 2), ("digest", 1)]
 
 
 @pytest.mark.parametrize("version", OLD)
@@ -118,7 +121,7 @@ def test_migration_8_keeps_the_blocks_of_a_version_whose_body_was_not_its_blocks
                 "canonical_url, body, body_blocks) VALUES ('a', 'h', now(), '0.4.0', 's', 'u', 'u', 'stale text', "
                 "[{'kind': 'paragraph', 'text': 'أولى'}, {'kind': 'list_item', 'text': 'ثانية\n\nبسطرين'}])")
     con.close()
-    assert Warehouse(path).migrate() == [8]
+    assert Warehouse(path).migrate() == [m.version for m in available_migrations() if m.version > 7]
     assert q(path, "SELECT body, block_kinds, block_lengths, body_blocks_of(body, block_kinds, block_lengths) "
                    "FROM article_versions") == [
         ("أولى\n\nثانية\n\nبسطرين", ["paragraph", "list_item"], [4, 13],

@@ -28,7 +28,7 @@ from flows.demo_world import NewsWorld
 from flows.prefect_setup import WriterLimitMissing, build_deployments, flow_of, load_project, work_pools
 from parsers import Article, Block
 from warehouse import LoadItem, Warehouse, run_query
-from warehouse.health import SourceRun
+from warehouse.health import HealthRules, SourceRun
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT_YAML = ROOT / "prefect.yaml"
@@ -300,7 +300,8 @@ def grouped(prefect_harness, tmp_path_factory):
             sources = world.sources()
             gone = dict(sources[0], name="gone", schedule_group="broken",
                         feeds=[sources[0]["homepage"].rstrip("/") + "/no-such-feed.xml"])
-            settings = {"database": str(database), "read_timeout": 1.0, "total_timeout": 2.0, "max_retries": 0}
+            settings = {"database": str(database), "read_timeout": 1.0, "total_timeout": 2.0, "max_retries": 0,
+                        "health_failing_after": 2}  # not the default 3: the runs must apply the setting
             config = tmp / "sources.yaml"
             config.write_text(yaml.safe_dump({"settings": settings, "sources": sources + [gone]}, allow_unicode=True))
             state = ingest(group="default", config=str(config), return_state=True)
@@ -345,12 +346,16 @@ def test_the_run_publishes_a_table_and_a_markdown_artifact(grouped):
 
 
 def test_a_source_that_keeps_failing_is_flagged_in_the_run_the_log_and_status(grouped):
+    # the fixture's sources.yaml sets health_failing_after: 2
     first, second, third = grouped["broken"]
     assert first["sources"]["gone"]["feed_errors"] == 1
     assert first["health"]["gone"]["consecutive_failures"] == 1 and not first["flagged"]
+    assert second["flagged"] == {"gone": {"flag": "failing", "reason":
+                                          "2 consecutive failed runs (last: no discovery endpoint could be read)"}}
     assert third["flagged"] == {"gone": {"flag": "failing", "reason":
                                          "3 consecutive failed runs (last: no discovery endpoint could be read)"}}
     assert [line for line in grouped["warnings"] if "is failing" in line] == [
+        "source gone is failing: 2 consecutive failed runs (last: no discovery endpoint could be read)",
         "source gone is failing: 3 consecutive failed runs (last: no discovery endpoint could be read)"]
     report = _artifact("ingest-report-broken").data
     assert "- **gone**: failing, 3 consecutive failed runs" in report
@@ -359,8 +364,9 @@ def test_a_source_that_keeps_failing_is_flagged_in_the_run_the_log_and_status(gr
     assert "flagged    gone is failing" in result.output and "alwefaq" in result.output
 
 
-def test_a_source_that_went_silent_is_flagged(tmp_path):
-    wh = Warehouse(tmp_path / "w.duckdb")
+def _quiet_source(tmp_path, rules: HealthRules | None = None) -> tuple[Warehouse, SourceRun]:
+    """A source with two new stories a day from 7 to 2 days ago and none since."""
+    wh = Warehouse(tmp_path / "w.duckdb", health_rules=rules)
     wh.migrate()
     now = datetime.now(timezone.utc)
     items = []
@@ -376,8 +382,60 @@ def test_a_source_that_went_silent_is_flagged(tmp_path):
         con.execute("UPDATE articles SET first_seen_at = ? WHERE url = ?", [now - timedelta(days=day, hours=1),
                                                                             item.article.url])
     con.close()
-    run = SourceRun("r1", "quiet", "default", None, now, now, "ok", None, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    return wh, SourceRun("r1", "quiet", "default", None, now, now, "ok", None, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def test_a_source_that_went_silent_is_flagged(tmp_path):
+    wh, run = _quiet_source(tmp_path)
     (health,) = wh.record_source_runs([run])
     assert health["articles_24h"] == 0 and float(health["usual_per_day"]) == 2.0
     assert health["flag"] == "silent" and health["flag_reason"] == "no new story in 24 h; usually 2 a day"
     assert health["consecutive_failures"] == 0 and health["last_success_at"] is not None
+
+
+def test_silence_is_judged_over_the_configured_hours(tmp_path):
+    # the last stories came 49 hours ago: silent for 48 hours, not for 72
+    for hours, flag in ((48, "silent"), (72, None)):
+        wh, run = _quiet_source(tmp_path / str(hours), HealthRules(3, hours, 1.0, 14, 3))
+        (health,) = wh.record_source_runs([run])
+        assert health["flag"] == flag, hours
+        assert health["articles_quiet"] == (0 if flag else 2)
+    assert health["articles_24h"] == 0  # the fixed 24-hour count does not follow the setting
+    assert run_query(wh.path, "SELECT silent_hours FROM health_rules").rows == [(72,)]
+
+
+def test_a_source_below_the_configured_usual_rate_is_never_silent(tmp_path):
+    wh, run = _quiet_source(tmp_path, HealthRules(3, 24, 2.5, 14, 3))
+    (health,) = wh.record_source_runs([run])
+    assert float(health["usual_per_day"]) == 2.0 and health["flag"] is None
+
+
+def test_the_usual_rate_needs_the_configured_number_of_observed_days(tmp_path):
+    # observed for 6 days of the 14: a usual rate with min_usual_days 6, none with 7
+    for days, usual in ((6, 2.0), (7, None)):
+        wh, run = _quiet_source(tmp_path / str(days), HealthRules(3, 24, 1.0, 14, days))
+        (health,) = wh.record_source_runs([run])
+        assert (float(health["usual_per_day"]) if health["usual_per_day"] is not None else None) == usual
+        assert health["usual_days"] == 6
+
+
+def test_the_usual_rate_is_the_median_of_the_configured_number_of_days(tmp_path):
+    # the 3 days before the last 24 h hold 0 (day 1), 2 and 2 stories: median 2; over 2 days, 1
+    for days, usual in ((3, 2.0), (2, 1.0)):
+        wh, run = _quiet_source(tmp_path / str(days), HealthRules(3, 24, 1.0, days, 2))
+        (health,) = wh.record_source_runs([run])
+        assert float(health["usual_per_day"]) == usual and health["usual_days"] == days
+
+
+def test_a_source_is_failing_after_the_configured_consecutive_failed_runs(tmp_path):
+    now = datetime.now(timezone.utc)
+    failed = [SourceRun(f"r{i}", "gone", None, None, now + timedelta(minutes=i), now + timedelta(minutes=i), "failed",
+                        "nothing_fetched", 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) for i in range(3)]
+    default = Warehouse(tmp_path / "default.duckdb")  # no rules given: the file's, 3 by default
+    default.migrate()
+    assert [default.record_source_runs([r])[0]["flag"] for r in failed] == [None, None, "failing"]
+    strict = Warehouse(tmp_path / "strict.duckdb", health_rules=HealthRules(1, 24, 1.0, 14, 3))
+    strict.migrate()
+    (health,) = strict.record_source_runs(failed[:1])
+    assert health["flag"] == "failing"
+    assert health["flag_reason"] == "1 consecutive failed run (last: no page could be fetched)"

@@ -1,7 +1,9 @@
 """Source health: the per-run, per-source outcomes a run writes (`source_runs`) and the
-`source_health` view read from them (migration 0007). The SQL of the view holds the rules:
-a source is `failing` after 3 consecutive failed runs, `silent` when no new story came in the
-last 24 h although its usual rate (median daily count of the 14 days before) is at least 1."""
+`source_health` view read from them (migrations 0007 and 0009). The view flags by the rules in
+`health_rules` (`HealthRules`, written by each run from its settings): a source is `failing`
+after `failing_after` consecutive failed runs (3 by default), `silent` when no new story came
+in the last `silent_hours` (24) although its usual rate, the median daily count of the
+`usual_days` (14) before the last 24 h, is at least `min_usual_per_day` (1)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-__all__ = ["SourceRun", "HEALTH_COLUMNS", "source_runs_table", "read_health"]
+__all__ = ["SourceRun", "HealthRules", "HEALTH_COLUMNS", "source_runs_table", "read_health", "write_rules"]
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -44,6 +46,24 @@ class SourceRun:
     skipped: int
     failed: int
     feed_errors: int
+
+
+@dataclass(frozen=True)
+class HealthRules:
+    """The thresholds `source_health` flags by (the row of `health_rules`)."""
+
+    failing_after: int  # consecutive failed source runs that flag `failing`
+    silent_hours: int  # hours without a new story that flag `silent` ...
+    min_usual_per_day: float  # ... when the usual rate is at least this many a day
+    usual_days: int  # the usual rate is the median of this many days before the last 24 h
+    min_usual_days: int  # with fewer observed days than this, a source has no usual rate
+
+
+def write_rules(con: duckdb.DuckDBPyConnection, rules: HealthRules) -> None:
+    """Make `rules` the ones `source_health` applies (caller's transaction)."""
+    con.execute("INSERT OR REPLACE INTO health_rules VALUES (1, ?, ?, ?, ?, ?, now())",
+                [rules.failing_after, rules.silent_hours, rules.min_usual_per_day, rules.usual_days,
+                 rules.min_usual_days])
 
 
 def source_runs_table(rows: Sequence[SourceRun]) -> pa.Table:

@@ -16,7 +16,7 @@ import pyarrow as pa
 from warehouse.connection import WarehouseBusy, open_reader, open_session, open_writer, transaction
 from warehouse.batch_tables import articles_table, select_item_rows, select_rows, with_run_id
 from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
-from warehouse.health import SourceRun, read_health, source_runs_table
+from warehouse.health import HealthRules, SourceRun, read_health, source_runs_table, write_rules
 from warehouse.near_index import add_signatures, find_candidates
 from warehouse.search_index import index_documents
 from warehouse.migrations import apply_migrations
@@ -65,12 +65,15 @@ class Warehouse:
         memory_limit: str | None = "1GB",
         stage_when_busy: bool = False,
         checkpoint_threshold: str = "1GB",
+        health_rules: HealthRules | None = None,
     ) -> None:
         """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
         shingles) for a near copy; `dedup_window_days`: how far back new articles are compared;
         `memory_limit`: DuckDB's buffer pool cap while loading (None: DuckDB's default, 80% of RAM);
         `checkpoint_threshold`: within a `session()`, the write-ahead log size at which DuckDB
-        checkpoints on its own (the session always checkpoints when it ends)."""
+        checkpoints on its own (the session always checkpoints when it ends); `health_rules`: the
+        thresholds `source_health` flags by, written with each run's source outcomes
+        (`record_source_runs`; None: leave the file's as they are)."""
         self.path = Path(path)
         self.checkpoint_threshold = checkpoint_threshold
         self._con: duckdb.DuckDBPyConnection | None = None  # set only on the copy a session yields
@@ -78,6 +81,7 @@ class Warehouse:
         self.near_duplicate_threshold = near_duplicate_threshold
         self.dedup_window_days = dedup_window_days
         self.memory_limit = memory_limit
+        self.health_rules = health_rules
         #: when the file stays busy past `lock_timeout`, writes go to the staging area
         #: (`warehouse/staging.py`) instead of raising `WarehouseBusy`
         self.stage_when_busy = stage_when_busy
@@ -214,14 +218,17 @@ class Warehouse:
     # -- source runs and health (warehouse/health.py) ------------------------------------
     def record_source_runs(self, rows: Sequence[SourceRun]) -> list[dict] | None:
         """Insert a run's per-source outcomes (`source_runs`) and return the `source_health` of
-        those sources, read in the same transaction; None when the file was busy and the rows
-        were staged (the next write lands them)."""
+        those sources, read in the same transaction (by this warehouse's `health_rules`, which it
+        first writes to the file); None when the file was busy and the rows were staged (the next
+        write lands them)."""
         if not rows:
             return []
         table = source_runs_table(rows)
         try:
             with self._writing() as con:
                 apply_rows(con, "source_runs", table)
+                if self.health_rules is not None:
+                    write_rules(con, self.health_rules)
                 return read_health(con, [r.source for r in rows])
         except WarehouseBusy:
             if not self.stage_when_busy:
