@@ -3,6 +3,8 @@
 Politeness (all per run, all in this process):
 - robots.txt of every origin is read first (cached in the warehouse with an expiry, see
   `flows/robots.py`); a disallowed URL is never requested (reason `robots`), crawl-delay is kept;
+  so is every redirect target: a target on another origin is fetched under that origin's
+  robots.txt, pacing and per-host limit, as if it had been asked for;
 - at most `per_host_concurrency` requests in flight per host (default 2, overridable per source),
   starts at least `min_delay` (or the crawl-delay) apart, and at most `global_concurrency` in all;
   one small httpx client per origin (one big pooled client degrades badly, see DESIGN.md);
@@ -13,7 +15,7 @@ Politeness (all per run, all in this process):
 - every request carries the User-Agent of the settings (names akhbar and a contact URL).
 
 Robustness: connect/read timeouts per request and a total timeout per request (redirects
-included); redirects followed by hand (at most `max_redirects`, a loop is detected); only http and
+included; it starts again when a redirect leads to another origin); redirects followed by hand (at most `max_redirects`, a loop is detected); only http and
 https; every hop's host is resolved and refused if not public (private, loopback, link-local,
 reserved...) unless the source allows it (`allow_private_addresses`: True allows loopback and
 private networks but never link-local such as the cloud metadata address 169.254.169.254; a list
@@ -152,6 +154,15 @@ class FetchState:
     def __post_init__(self) -> None:
         if self.robots is None:
             self.robots = RobotsCache(self.settings.robots_ttl)
+
+
+class _Moved(Exception):
+    """A redirect to another origin: the request goes on there, under that origin's robots.txt,
+    pacing and limits (raised out of the first origin's slots, caught by `_Session.fetch`)."""
+
+    def __init__(self, target: str, seen: set[str], hops: int) -> None:
+        super().__init__(target)
+        self.target, self.seen, self.hops = target, seen, hops
 
 
 class _Failure(Exception):
@@ -340,13 +351,20 @@ class _Session:
             parts = urlsplit(req.url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise _Failure("invalid_url", f"not an http(s) URL: {req.url}")
-            origin = origin_of(req.url)
-            if req.kind != "robots":
-                rules = await self.rules(origin, req)
-                if not rules.allowed(req.url):
-                    why = "robots.txt unreachable" if rules.unreachable else "disallowed by robots.txt"
-                    raise _Failure("robots", why)
-            result = await self._with_retries(origin, req, started, fetched_at)
+            url, seen, hops = req.url, {req.url}, 0
+            while True:
+                origin = origin_of(url)
+                if req.kind != "robots":
+                    rules = await self.rules(origin, req)
+                    if not rules.allowed(url):
+                        why = "robots.txt unreachable" if rules.unreachable else "disallowed by robots.txt"
+                        raise _Failure("robots", why if url == req.url else f"redirect target {url}: {why}",
+                                       final_url=url)
+                try:
+                    result = await self._with_retries(origin, req, started, fetched_at, url, seen, hops)
+                    break
+                except _Moved as moved:
+                    url, seen, hops = moved.target, moved.seen, moved.hops
         except _Failure as exc:
             result = Fetched(req, exc.final_url or req.url, exc.status, exc.headers, b"", fetched_at,
                              time.monotonic() - started, exc.reason, exc.detail[:500], exc.attempts)
@@ -381,7 +399,10 @@ class _Session:
         host.delay = max(host.delay, rules.crawl_delay())
         return rules
 
-    async def _with_retries(self, origin: str, req: FetchRequest, started: float, fetched_at: datetime) -> Fetched:
+    async def _with_retries(self, origin: str, req: FetchRequest, started: float, fetched_at: datetime,
+                            url: str, seen: set[str], hops: int) -> Fetched:
+        """Fetch `url` (the request's URL, or where a redirect from another origin led after
+        `hops` redirects through `seen`) on `origin`, retrying transient failures."""
         s = self.settings
         host = self.host(origin, req)
         attempt = 0
@@ -393,7 +414,7 @@ class _Session:
                 async with host.slots:
                     await self._pace(host)
                     async with self.global_slots:
-                        result = await self._attempt(req, started, fetched_at)
+                        result = await self._attempt(req, started, fetched_at, url, set(seen), hops)
                 host.failures = 0
                 return replace(result, attempts=attempt)
             except _Failure as exc:
@@ -424,13 +445,13 @@ class _Session:
                 return
             await asyncio.sleep(wait)
 
-    async def _attempt(self, req: FetchRequest, started: float, fetched_at: datetime) -> Fetched:
+    async def _attempt(self, req: FetchRequest, started: float, fetched_at: datetime, url: str, seen: set[str],
+                       hops: int) -> Fetched:
         s = self.settings
-        url = req.url
-        seen = {url}
+        origin = origin_of(url)
         try:
             async with asyncio.timeout(s.total_timeout):
-                for hop in range(s.max_redirects + 2):
+                for hop in range(hops, s.max_redirects + 2):
                     parts = urlsplit(url)
                     if parts.scheme not in ("http", "https") or not parts.hostname:
                         raise _Failure("invalid_url", f"redirected to a non-http(s) URL: {url}", final_url=url)
@@ -452,6 +473,13 @@ class _Session:
                                 raise _Failure("too_many_redirects", f"more than {s.max_redirects} redirects",
                                                status, url)
                             seen.add(target)
+                            if req.kind != "robots":  # robots.txt itself follows redirects (RFC 9309)
+                                if origin_of(target) != origin:
+                                    raise _Moved(target, seen, hop + 1)
+                                rules = self.state.robots.get(origin) if self.state.robots else None
+                                if rules is not None and not rules.allowed(target):
+                                    raise _Failure("robots", f"redirect target {target}: disallowed by robots.txt",
+                                                   status, target)
                             url = target
                             continue
                         return await self._read(req, resp, url, started, fetched_at)

@@ -152,3 +152,80 @@ def test_a_refused_connection_is_a_connect_error():
 def test_only_http_and_https_are_fetched():
     (result,) = fetch(["ftp://127.0.0.1/file"])
     assert result.reason == "invalid_url"
+
+
+# -- redirect targets obey their own robots.txt ----------------------------------------------
+
+def _robots_site(disallow: str, redirects: dict[str, str], hits: list[str]) -> ThreadingHTTPServer:
+    """A site whose robots.txt disallows `disallow`, answering `redirects` (path -> Location)
+    with a 302 and any other path with a page; every path asked is appended to `hits`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            if self.path == "/robots.txt":
+                body, ctype, status = f"User-agent: *\nDisallow: {disallow}\n".encode(), "text/plain", 200
+            elif self.path in redirects:
+                self.send_response(302)
+                self.send_header("Location", redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            else:
+                body, ctype, status = b"<html><body><p>page</p></body></html>", "text/html", 200
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def two_sites() -> Iterator[dict]:
+    """Two origins (two ports): `a` redirects to `b`, whose robots.txt disallows /secret."""
+    a_hits: list[str] = []
+    b_hits: list[str] = []
+    b_redirects: dict[str, str] = {}
+    b = _robots_site("/secret", b_redirects, b_hits)
+    b_url = f"http://127.0.0.1:{b.server_address[1]}"
+    a = _robots_site("/private", {"/to-secret": f"{b_url}/secret", "/to-open": f"{b_url}/open",
+                                  "/to-private": "/private", "/ping": f"{b_url}/pong"}, a_hits)
+    a_url = f"http://127.0.0.1:{a.server_address[1]}"
+    b_redirects["/pong"] = f"{a_url}/ping"
+    yield {"a": a_url, "b": b_url, "a_hits": a_hits, "b_hits": b_hits}
+    for server in (a, b):
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirect_to_another_origin_obeys_that_origins_robots_txt(two_sites):
+    (result,) = fetch([f"{two_sites['a']}/to-secret"])
+    assert result.reason == "robots" and result.final_url == f"{two_sites['b']}/secret"
+    assert "disallowed by robots.txt" in result.detail
+    assert two_sites["b_hits"] == ["/robots.txt"]  # its rules were read; the page was never asked
+
+
+def test_a_redirect_to_an_allowed_page_of_another_origin_is_followed(two_sites):
+    (result,) = fetch([f"{two_sites['a']}/to-open"])
+    assert result.ok and result.final_url == f"{two_sites['b']}/open"
+    assert two_sites["b_hits"] == ["/robots.txt", "/open"]
+
+
+def test_a_redirect_within_the_site_to_a_disallowed_path_is_not_followed(two_sites):
+    (result,) = fetch([f"{two_sites['a']}/to-private"])
+    assert result.reason == "robots" and result.final_url == f"{two_sites['a']}/private"
+    assert "/private" not in two_sites["a_hits"]
+
+
+def test_a_redirect_loop_across_two_origins_is_detected(two_sites):
+    (result,) = fetch([f"{two_sites['a']}/ping"])
+    assert result.reason == "redirect_loop"
+    assert two_sites["a_hits"].count("/ping") == 1 and two_sites["b_hits"].count("/pong") == 1
