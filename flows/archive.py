@@ -20,6 +20,7 @@ import json
 import os
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,9 +45,12 @@ class ArchivedRecord:
 class Archive:
     """A rotating WARC writer (thread-safe; cheap to call from the event loop)."""
 
-    def __init__(self, data_dir: str | Path, max_bytes: int = 1_000_000_000) -> None:
+    def __init__(self, data_dir: str | Path, max_bytes: int = 1_000_000_000,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        """`clock`: the current UTC time, which names the files and decides the day change."""
         self.data_dir = Path(data_dir)
         self.max_bytes = max_bytes
+        self._clock = clock
         self._lock = threading.Lock()
         self._file = None
         self._rel: str | None = None
@@ -66,9 +70,8 @@ class Archive:
         self._file = open(path, "ab")
         self._rel, self._day = rel, day
 
-
     def _target(self) -> tuple[object, str]:
-        now = datetime.now(timezone.utc)
+        now = self._clock()
         if self._file is None or self._day != now.strftime("%Y/%m/%d") or self._file.tell() >= self.max_bytes:
             self._open(now)
         return self._file, self._rel  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""The raw WARC archive: size rotation, and every record read back from the place it was written."""
+"""The raw WARC archive: size and day rotation, and every record read back from the place it was written."""
 
 from __future__ import annotations
 
@@ -41,3 +41,20 @@ def test_a_failed_request_is_archived_as_a_metadata_record(tmp_path):
     assert record.status is None
     assert json.loads(record.body) == {"url": "https://a.example/x", "final_url": None, "reason": "timeout",
                                        "detail": "read timed out", "status": None}
+
+
+def test_a_new_utc_day_starts_a_new_file_in_that_days_folder(tmp_path):
+    times = iter([datetime(2024, 4, 27, 23, 59, 58, tzinfo=timezone.utc),
+                  datetime(2024, 4, 27, 23, 59, 59, tzinfo=timezone.utc),
+                  datetime(2024, 4, 28, 0, 0, 1, tzinfo=timezone.utc)])
+    archive = Archive(tmp_path, clock=lambda: next(times))
+    places = [archive.write_response(f"https://a.example/news/{i}", 200, "OK", [("Content-Type", "text/html")],
+                                     f"<p>{i}</p>".encode(), FETCHED) for i in range(3)]
+    archive.close()
+    files = [file for file, _ in places]
+    assert files[0] == files[1] and files[0].startswith("warc/2024/04/27/akhbar-20240427T235958-")
+    assert files[2].startswith("warc/2024/04/28/akhbar-20240428T000001-")
+    assert [read_record(tmp_path, f, o).body for f, o in places] == [b"<p>0</p>", b"<p>1</p>", b"<p>2</p>"]
+    with open(tmp_path / files[2], "rb") as fh:  # the new day's file is a whole WARC file on its own
+        assert [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)] == [
+            "https://a.example/news/2"]
