@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 from flows.archive import Archive
 from flows.config import Source, load_config
 from flows.fetch import Fetched, FetchState
+from flows.parse_pool import ParsedRun, parse_sources
 from flows.prefect_setup import writer_slot
 from flows.progress import report
 from flows.robots import RobotsCache, origin_of
@@ -36,7 +37,6 @@ from flows.stages import (
     discover,
     fetch_pages,
     load_pages,
-    parse_pages,
     save_fetch_state,
 )
 from flows.summary import RunSummary, report_markdown, report_table
@@ -76,9 +76,14 @@ def fetch_task(urls: dict[str, list[str]], sources: Sequence[Source], settings: 
 
 
 @task(name="parse", cache_policy=NONE)
-def parse_task(fetched: Sequence[Fetched], source: Source) -> _Timed:
-    report("parse", f"{source.name}: parsing {len(fetched)} page(s)")
-    return _timed(parse_pages, fetched, source)
+def parse_task(work: list[tuple[Source, list[Fetched]]], processes: int, min_bytes: int) -> _Timed:
+    pages = sum(len(p) for _, p in work)
+    report("parse", f"parsing {pages} page(s) of {len(work)} source(s)")
+    timed = _timed(parse_sources, work, processes, min_bytes)
+    run: ParsedRun = timed.value
+    if run.processes:
+        report("parse", f"parsed in {run.processes} worker processes")
+    return _Timed(run, timed.wall, timed.cpu + run.worker_cpu)
 
 
 @task(name="load", cache_policy=NONE)
@@ -171,14 +176,17 @@ def ingest(
             if page.ok:
                 summary.add(page.request.source, "fetched")
 
-        # One parse task per source, one after the other: parsing is CPU-bound, and threads
-        # only fight over the GIL (DESIGN.md measured the thread runner slower than one core).
+        # One parse task for the run: parsing is CPU-bound, so it goes to worker processes
+        # (flows/parse_pool.py), not threads, which only fight over the GIL (DESIGN.md measured
+        # the thread runner slower than one core).
+        work = [(s, [p for p in pages if p.request.source == s.name]) for s in selected]
+        timed = parse_task(work, settings.parse_processes, settings.parse_pool_min_bytes)
+        summary.time_stage("parse", timed.wall, timed.cpu)
+        summary.parse_workers = timed.value.processes
         batch = Parsed()
-        for s in selected:
-            timed = parse_task([p for p in pages if p.request.source == s.name], s)
-            summary.time_stage("parse", timed.wall, timed.cpu)
-            batch.items.extend(timed.value.items)
-            batch.failures.extend(timed.value.failures)
+        for parsed in timed.value.parsed:
+            batch.items.extend(parsed.items)
+            batch.failures.extend(parsed.failures)
         failures: list[PageFailure] = discovered.failures + batch.failures
         summary.add_failures(batch.failures)
 

@@ -1,7 +1,7 @@
 """Re-extract archived pages with the current parser, without the network.
 
 `reparse()` reads the newest archived answer of every page URL (the warehouse's `fetch_log`
-index points into the WARC files), parses it exactly as a run does (`flows.stages.parse_pages`)
+index points into the WARC files), parses it exactly as a run does (`flows.parse_pool.parse_sources`)
 and loads the result: a story whose extracted record changed gets a new version (`updated`), an
 unchanged one only has `last_seen_at` moved. Recorded as a run of its own (`runs`, with
 `sources` and `stats` like an ingest run).
@@ -16,7 +16,8 @@ from datetime import datetime
 from flows.archive import read_record
 from flows.config import load_config
 from flows.fetch import Fetched, FetchRequest
-from flows.stages import Parsed, parse_pages
+from flows.parse_pool import parse_sources
+from flows.stages import Parsed
 from flows.summary import RunSummary
 from warehouse import PageFailure, Warehouse
 
@@ -42,6 +43,7 @@ def reparse(config: str = "sources.yaml", sources: Sequence[str] | None = None, 
     status = "failed"
     try:
         batch = Parsed()
+        work = []
         for source in selected:
             fetched: list[Fetched] = []
             missing: list[PageFailure] = []
@@ -57,9 +59,11 @@ def reparse(config: str = "sources.yaml", sources: Sequence[str] | None = None, 
                                        page.fetched_at, 0.0))
             summary.add(source.name, "discovered", len(fetched) + len(missing))
             summary.add(source.name, "fetched", len(fetched))
-            parsed = parse_pages(fetched, source)
+            work.append((source, fetched))
+            batch.failures.extend(missing)
+        for parsed in parse_sources(work, settings.parse_processes, settings.parse_pool_min_bytes).parsed:
             batch.items.extend(parsed.items)
-            batch.failures.extend(parsed.failures + missing)
+            batch.failures.extend(parsed.failures)
         summary.add_failures(batch.failures)
         result = warehouse.load(batch.items, batch.failures, run_id)  # one transaction
         summary.add_load(result)

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     archive: bool = Field(True, description="write every response to WARC files under data_dir")
     warc_max_bytes: int = Field(1_000_000_000, gt=0, description="a WARC file is rotated beyond this size (and every day)")
     max_sitemaps_per_source: int = Field(50, ge=1, description="sitemap files read per source and run (indexes included)")
+    parse_processes: int = Field(
+        2, ge=1, le=64, description="worker processes that parse a run's pages (1: parse in the flow's process)"
+    )
+    parse_pool_min_bytes: int = Field(
+        40_000_000, ge=0,
+        description="a run that fetched fewer bytes of pages parses in the flow's process (starting the workers costs ~1.5 s)",
+    )
     health_failing_after: int = Field(
         3, ge=1, description="consecutive failed runs of a source that flag it `failing` (source_health)"
     )

@@ -35,6 +35,8 @@ class RunSummary:
     #: per source: discovery endpoints asked and read; pages the frontier chose to fetch
     endpoints: dict[str, tuple[int, int]] = field(default_factory=dict)
     to_fetch: dict[str, int] = field(default_factory=dict)
+    #: worker processes that parsed the pages (0: parsed in the flow's process)
+    parse_workers: int = 0
 
     def __post_init__(self) -> None:
         for name in self.sources:
@@ -91,6 +93,7 @@ class RunSummary:
             "totals": self.totals(),
             "failure_reasons": {s: dict(r) for s, r in self.reasons.items() if r},
             "stages": {k: {m: round(v, 4) for m, v in d.items()} for k, d in self.stages.items()},
+            "parse_workers": self.parse_workers,
         }
 
     def outcome(self, source: str) -> tuple[str, str | None]:

@@ -1,5 +1,7 @@
 """The ingest flow end to end: a real Prefect flow (test harness), real HTTP from the demo world
-on 127.0.0.1, a real DuckDB file. Run twice: the second run adds and changes nothing."""
+on 127.0.0.1, a real DuckDB file. Run twice: the second run adds and changes nothing. The pages
+are parsed by a pool of two worker processes (`parse_pool_min_bytes: 0`; the other flow tests
+parse in the flow's process, the default for runs this small)."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ def runs(prefect_harness, tmp_path_factory) -> Runs:
     database = tmp / "akhbar.duckdb"
     with NewsWorld(faults=True, slow_seconds=4.0) as world:
         config = tmp / "sources.yaml"
-        settings = {"database": str(database), "read_timeout": 1.0, "total_timeout": 2.0}
+        settings = {"database": str(database), "read_timeout": 1.0, "total_timeout": 2.0,
+                    "parse_processes": 2, "parse_pool_min_bytes": 0}
         config.write_text(yaml.safe_dump({"settings": settings, "sources": world.sources()}, allow_unicode=True))
         first = ingest(config=str(config))
         after_first = _snapshot(database)
@@ -115,6 +118,10 @@ def test_a_second_run_retries_the_pages_that_failed(runs):
     assert runs.second["sources"]["faulty"]["failed"] == 2
     assert runs.second["sources"]["faulty"]["skipped"] == 1
     assert q(runs, "SELECT count(DISTINCT run_id) FROM fetch_errors") == [(2,)]
+
+
+def test_the_first_runs_pages_were_parsed_by_two_worker_processes(runs):
+    assert runs.first["parse_workers"] == 2
 
 
 def test_runs_are_recorded_as_completed(runs):

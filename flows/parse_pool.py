@@ -1,0 +1,78 @@
+"""Parsing a run's pages in worker processes.
+
+Parsing is CPU-bound Python (bs4, trafilatura, dateparser): threads only fight over the GIL.
+DESIGN.md measured two processes at 1.6× one core on 1,000 real pages, in tasks of 50 pages or
+more. Starting the workers costs about 1.5 s (each imports the parsers and loads their data), so
+a run that fetched fewer than `min_bytes` bytes of pages parses in this process (a real news
+page of ~150 KB takes ~75 ms), as does any run with `processes` 1; parse cost follows page size,
+which page counts do not (`benchmarks/parse.py`).
+
+The pages of each source are cut into chunks of `chunk` pages; every chunk is
+`flows.stages.parse_pages` on its own, so the result is the same as parsing in this process,
+in the same order. Workers are started with `spawn` (the flow's process has threads, which
+`fork` would copy in an unknown state). If a worker dies (a crash in a C extension), the
+chunks it left unfinished are parsed in this process, as they would have been without a pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from flows.config import Source
+from flows.fetch import Fetched
+from flows.stages import Parsed, parse_pages
+
+__all__ = ["ParsedRun", "parse_sources"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class ParsedRun:
+    """Each source's `Parsed`, in the order asked; `worker_cpu`: CPU seconds the worker
+    processes spent (0 when parsing stayed in this process); `processes`: workers used."""
+
+    parsed: list[Parsed]
+    worker_cpu: float = 0.0
+    processes: int = 0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def parse_sources(work: Sequence[tuple[Source, Sequence[Fetched]]], processes: int, min_bytes: int,
+                  chunk: int = 25, parse: Callable[[Sequence[Fetched], Source], Parsed] = parse_pages) -> ParsedRun:
+    """Parse the fetched pages of each source (`work`: pairs of a source and its pages) with
+    `parse` (a module-level function, so that a worker can import it)."""
+    total = sum(len(page.body) for _, pages in work for page in pages)
+    chunks = [(n, source, list(pages[k:k + chunk])) for n, (source, pages) in enumerate(work)
+              for k in range(0, len(pages), chunk)]
+    workers = min(processes, len(chunks))
+    if workers <= 1 or total == 0 or total < min_bytes:
+        return ParsedRun([parse(pages, source) for source, pages in work])
+    done: dict[int, Parsed] = {}
+    cpu = _children_cpu()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(parse, pages, source): i for i, (_, source, pages) in enumerate(chunks)}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+    except BrokenProcessPool as exc:
+        left = [i for i in range(len(chunks)) if i not in done]
+        _log.warning("a parse worker died (%s): parsing %d chunk(s) in this process", exc, len(left))
+        for i in left:
+            _, source, pages = chunks[i]
+            done[i] = parse(pages, source)
+    out = [Parsed() for _ in work]
+    for i, (n, _, _) in enumerate(chunks):  # chunks are in source and page order
+        out[n].items.extend(done[i].items)
+        out[n].failures.extend(done[i].failures)
+    return ParsedRun(out, _children_cpu() - cpu, workers)
