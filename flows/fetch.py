@@ -15,11 +15,13 @@ Politeness (all per run, all in this process):
 - every request carries the User-Agent of the settings (names akhbar and a contact URL).
 
 Robustness: connect/read timeouts per request and a total timeout per request (redirects
-included; it starts again when a redirect leads to another origin); redirects followed by hand (at most `max_redirects`, a loop is detected); only http and
-https; every hop's host is resolved and refused if not public (private, loopback, link-local,
-reserved...) unless the source allows it (`allow_private_addresses`: True allows loopback and
-private networks but never link-local such as the cloud metadata address 169.254.169.254; a list
-allows exactly those networks). Bodies are decoded here (gzip/deflate), counting decoded bytes: more
+included; it starts again when a redirect leads to another origin); redirects followed by hand
+(at most `max_redirects`, a loop is detected); only http and https; every hop's host is
+resolved and refused if not public (private, loopback, link-local, reserved...) unless the
+source allows it (`allow_private_addresses`: True allows loopback and private networks but never
+link-local such as the cloud metadata address 169.254.169.254; a list allows exactly those
+networks), and the connection is made to one of the addresses checked (`_PinnedBackend`), so a
+DNS answer that changes after the check (rebinding) cannot reach a refused address. Bodies are decoded here (gzip/deflate), counting decoded bytes: more
 than `max_body_bytes` is refused while streaming, a decoded/transferred ratio above
 `max_compression_ratio` is a decompression bomb. Content types other than HTML (pages) or XML
 (feeds, sitemaps) are refused, and the first bytes are sniffed (a PDF served as text/html is refused).
@@ -43,6 +45,8 @@ import email.utils
 import hashlib
 import ipaddress
 import random
+import socket
+import ssl
 import time
 import zlib
 from collections.abc import Iterable
@@ -50,6 +54,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from flows.archive import Archive
@@ -205,23 +210,77 @@ def address_allowed(address: str, allow: bool | tuple[str, ...] = False) -> bool
     return False
 
 
+async def _resolve(host: str, port: int) -> list[str]:
+    """The addresses of `host` (an IP literal is its own), in the resolver's order."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
 async def _check_address(host: str, port: int, allow: bool | tuple[str, ...]) -> None:
     """Resolve `host` and refuse it if any address is not allowed (before any byte is sent).
-
-    Limit: httpx resolves the name again to connect; a DNS answer that changes in between
-    (rebinding) is not caught here."""
+    The connection itself is made by `_PinnedBackend`, which checks the addresses it connects
+    to again, so a DNS answer that changes in between (rebinding) is refused there."""
     try:
-        addresses = [str(ipaddress.ip_address(host.strip("[]")))]
-    except ValueError:
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await loop.getaddrinfo(host, port)
-        except OSError as exc:
-            raise _Failure("connect_error", f"cannot resolve {host}: {exc}") from None
-        addresses = sorted({info[4][0] for info in infos})
+        addresses = await _resolve(host, port)
+    except OSError as exc:
+        raise _Failure("connect_error", f"cannot resolve {host}: {exc}") from None
     for address in addresses:
         if not address_allowed(address, allow):
             raise _Failure("private_address", f"{host} resolves to non-public address {address}")
+
+
+_REFUSED = "refused to connect: "
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, resolving names itself: every address of the host must be
+    allowed (`address_allowed`), and the connection goes to one of exactly those addresses. So
+    the address checked is the address connected to, whatever the DNS answers in between."""
+
+    def __init__(self, allow: bool | tuple[str, ...]) -> None:
+        self._allow = allow
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                          socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await _resolve(host, port)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        refused = [a for a in addresses if not address_allowed(a, self._allow)]
+        if refused:
+            raise httpcore.ConnectError(f"{_REFUSED}{host} resolves to non-public address {refused[0]}")
+        error: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _pinned_transport(allow: bool | tuple[str, ...], connections: int,
+                      ssl_context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over a connection pool that connects through `_PinnedBackend`. httpx
+    takes no network backend, so its pool is replaced by one made with the same settings (TLS
+    verified against the host name, as httpcore does whatever address it connected to).
+    `ssl_context`: one for all clients of a run (loading the CA bundle costs milliseconds)."""
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context)
+    transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001 - see the docstring
+        ssl_context=ssl_context, max_connections=connections, max_keepalive_connections=connections,
+        keepalive_expiry=5.0, network_backend=_PinnedBackend(allow))
+    return transport
 
 
 # -- bodies ---------------------------------------------------------------------------------
@@ -315,7 +374,8 @@ class _Session:
         self.settings = s
         self.global_slots = asyncio.Semaphore(s.global_concurrency)
         self.hosts: dict[str, _Host] = {}
-        self.clients: dict[str, httpx.AsyncClient] = {}
+        self.clients: dict[tuple[str, bool | tuple[str, ...]], httpx.AsyncClient] = {}
+        self.ssl_context = httpx.create_ssl_context()
         self.robots_locks: dict[str, asyncio.Lock] = {}
         self.headers = {"User-Agent": s.agent, "Accept-Language": "*", "Accept-Encoding": "gzip, deflate"}
 
@@ -327,15 +387,16 @@ class _Session:
             host = self.hosts[origin] = _Host(origin, asyncio.Semaphore(n), delay)
         return host
 
-    def client(self, origin: str) -> httpx.AsyncClient:
-        client = self.clients.get(origin)
+    def client(self, origin: str, allow: bool | tuple[str, ...]) -> httpx.AsyncClient:
+        """The client of `origin` for requests with the address policy `allow`."""
+        client = self.clients.get((origin, allow))
         if client is None:
             s = self.settings
             n = max(s.per_host_concurrency, 2)
-            client = self.clients[origin] = httpx.AsyncClient(
+            client = self.clients[(origin, allow)] = httpx.AsyncClient(
                 headers=self.headers,
                 timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-                limits=httpx.Limits(max_connections=n + 2, max_keepalive_connections=n + 2),
+                transport=_pinned_transport(allow, n + 2, self.ssl_context),
                 follow_redirects=False,
             )
         return client
@@ -462,7 +523,8 @@ class _Session:
                         headers["If-None-Match"] = req.etag
                     if hop == 0 and req.last_modified:
                         headers["If-Modified-Since"] = req.last_modified
-                    async with self.client(origin_of(url)).stream("GET", url, headers=headers) as resp:
+                    client = self.client(origin_of(url), req.allow_private_addresses)
+                    async with client.stream("GET", url, headers=headers) as resp:
                         status = resp.status_code
                         if status in (301, 302, 303, 307, 308) and resp.headers.get("location"):
                             target = urljoin(url, resp.headers["location"].strip())
@@ -486,6 +548,8 @@ class _Session:
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise _Failure("timeout", f"{type(exc).__name__}: no complete answer in time", final_url=url) from None
         except httpx.HTTPError as exc:
+            if str(exc).startswith(_REFUSED):  # `_PinnedBackend`: the name now resolves to a refused address
+                raise _Failure("private_address", str(exc)[len(_REFUSED):], final_url=url) from None
             raise _Failure("connect_error", f"{type(exc).__name__}: {exc}", final_url=url) from None
         raise _Failure("too_many_redirects", f"more than {s.max_redirects} redirects", final_url=url)
 

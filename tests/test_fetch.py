@@ -229,3 +229,26 @@ def test_a_redirect_loop_across_two_origins_is_detected(two_sites):
     (result,) = fetch([f"{two_sites['a']}/ping"])
     assert result.reason == "redirect_loop"
     assert two_sites["a_hits"].count("/ping") == 1 and two_sites["b_hits"].count("/pong") == 1
+
+
+# -- the address connected to is the address checked ------------------------------------------
+
+def test_a_name_that_resolves_to_loopback_only_when_connecting_is_refused(site, monkeypatch):
+    # DNS rebinding: the name looked public when it was checked, and resolves to 127.0.0.1 when
+    # the connection is made; the connection is refused, and the server never sees a request
+    import flows.fetch
+
+    async def looked_public(host: str, port: int, allow) -> None:
+        return None
+
+    monkeypatch.setattr(flows.fetch, "_check_address", looked_public)
+    base, state = site
+    (result,) = fetch([base.replace("127.0.0.1", "localhost") + "/page-1"], allow_private=False)
+    assert result.reason == "private_address" and "localhost resolves to non-public address" in result.detail
+    assert state.user_agents == []
+
+
+def test_a_name_is_connected_to_by_its_allowed_address(site):
+    base, state = site
+    (result,) = fetch([base.replace("127.0.0.1", "localhost") + "/page-1"], allow_private=True)
+    assert result.ok and state.user_agents
