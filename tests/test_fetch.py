@@ -22,11 +22,28 @@ class _State:
         self.user_agents: list[str] = []
 
 
-def _server(state: _State) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
+class _Handler(BaseHTTPRequestHandler):
+    """A quiet handler with helpers to answer a page or a redirect."""
 
+    def log_message(self, *args) -> None:
+        pass
+
+    def _send(self, status: int, ctype: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _redirect(self, status: int, location: str) -> None:
+        self.send_response(status)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def _server(state: _State) -> ThreadingHTTPServer:
+    class Handler(_Handler):
         def do_GET(self) -> None:  # noqa: N802
             with state.lock:
                 state.in_flight += 1
@@ -44,28 +61,15 @@ def _server(state: _State) -> ThreadingHTTPServer:
                 time.sleep(0.05)
                 self._send(200, "text/html; charset=utf-8", b"<html><body><p>hi</p></body></html>")
             elif path == "/redirect":
-                self.send_response(301)
-                self.send_header("Location", "/page-final")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self._redirect(301, "/page-final")
             elif path == "/loop":
-                self.send_response(302)
-                self.send_header("Location", "/loop")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self._redirect(302, "/loop")
             elif path == "/big":
                 self._send(200, "text/html", b"<p>" + b"x" * 5000 + b"</p>")
             elif path == "/image":
                 self._send(200, "image/png", b"\x89PNG....")
             else:
                 self._send(404, "text/html", b"not here")
-
-        def _send(self, status: int, ctype: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
@@ -160,27 +164,15 @@ def _robots_site(disallow: str, redirects: dict[str, str], hits: list[str]) -> T
     """A site whose robots.txt disallows `disallow`, answering `redirects` (path -> Location)
     with a 302 and any other path with a page; every path asked is appended to `hits`."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
+    class Handler(_Handler):
         def do_GET(self) -> None:  # noqa: N802
             hits.append(self.path)
             if self.path == "/robots.txt":
-                body, ctype, status = f"User-agent: *\nDisallow: {disallow}\n".encode(), "text/plain", 200
+                self._send(200, "text/plain", f"User-agent: *\nDisallow: {disallow}\n".encode())
             elif self.path in redirects:
-                self.send_response(302)
-                self.send_header("Location", redirects[self.path])
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
+                self._redirect(302, redirects[self.path])
             else:
-                body, ctype, status = b"<html><body><p>page</p></body></html>", "text/html", 200
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                self._send(200, "text/html", b"<html><body><p>page</p></body></html>")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
