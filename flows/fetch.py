@@ -21,10 +21,11 @@ resolved and refused if not public (private, loopback, link-local, reserved...) 
 source allows it (`allow_private_addresses`: True allows loopback and private networks but never
 link-local such as the cloud metadata address 169.254.169.254; a list allows exactly those
 networks), and the connection is made to one of the addresses checked (`_PinnedBackend`), so a
-DNS answer that changes after the check (rebinding) cannot reach a refused address. Bodies are decoded here (gzip/deflate), counting decoded bytes: more
-than `max_body_bytes` is refused while streaming, a decoded/transferred ratio above
-`max_compression_ratio` is a decompression bomb. Content types other than HTML (pages) or XML
-(feeds, sitemaps) are refused, and the first bytes are sniffed (a PDF served as text/html is refused).
+DNS answer that changes after the check (rebinding) cannot reach a refused address. Bodies are
+decoded here (gzip/deflate), counting decoded bytes: more than `max_body_bytes` is refused while
+streaming, a decoded/transferred ratio above `max_compression_ratio` is a decompression bomb.
+Content types other than HTML (pages) or XML (feeds, sitemaps) are refused, and the first bytes
+are sniffed (a PDF served as text/html is refused).
 Feeds and sitemaps are asked with If-None-Match / If-Modified-Since when their validators are known;
 a 304 comes back as an ok `Fetched` with `status == 304` and no body.
 
