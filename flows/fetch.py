@@ -256,7 +256,9 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         if refused:
             raise httpcore.ConnectError(f"{_REFUSED}{host} resolves to non-public address {refused[0]}")
         error: Exception = httpcore.ConnectError(f"no address for {host}")
-        for address in addresses:
+        # IPv4 first: one address at a time replaces anyio's Happy Eyeballs, and a host whose
+        # IPv6 route is silently dropped would otherwise cost the connect timeout every time
+        for address in sorted(addresses, key=lambda a: ":" in a):
             try:
                 return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
