@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         40_000_000, ge=0,
         description="a run that fetched fewer bytes of pages parses in the flow's process (starting the workers costs ~1.5 s)",
     )
+    reparse_batch_pages: int = Field(
+        1000, ge=1, description="`akhbar reparse` reads, parses and loads this many archived pages at a time, each batch its own transaction"
+    )
     health_failing_after: int = Field(
         3, ge=1, description="consecutive failed runs of a source that flag it `failing` (source_health)"
     )

@@ -3,8 +3,10 @@ extracts something different records new versions, an unchanged result records n
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
+import duckdb
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -13,7 +15,7 @@ import flows.stages
 from faulty_server import FaultyServer
 from flows.cli import app
 from flows.reparse import reparse
-from warehouse import run_query
+from warehouse import Warehouse, run_query
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +67,35 @@ def test_the_reparse_command_filters_by_date(ingested):
     assert '"discovered": 0' in row[0]
     bad = CliRunner().invoke(app, ["reparse", "--config", str(config), "--since", "yesterday"])
     assert bad.exit_code == 2
+
+
+def test_reparse_loads_in_batches_each_its_own_transaction(ingested, monkeypatch):
+    config, database, _ = ingested
+    loads = []
+    real_load = Warehouse.load
+
+    def counting_load(self, items, failures, run_id, *args, **kwargs):
+        loads.append(len(items))
+        return real_load(self, items, failures, run_id, *args, **kwargs)
+
+    monkeypatch.setattr(Warehouse, "load", counting_load)
+    summary = reparse(str(config), batch_pages=2)
+    assert loads == [2, 1]  # three archived pages, two at a time
+    totals = summary["totals"]  # unchanged, or updated back if an earlier test left corrected titles
+    assert totals["unchanged"] + totals["updated"] == 3 and summary["sources"]["faulty"]["discovered"] == 3
+
+
+def test_an_unreadable_archive_record_is_a_failure_of_its_page_and_the_rest_still_loads(ingested, tmp_path):
+    config, database, _ = ingested
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(database, copy)
+    shutil.copytree(database.parent / "warc", tmp_path / "warc")  # the archive lives beside the database
+    (first,) = run_query(copy, "SELECT warc_file FROM fetch_log WHERE kind = 'page' AND status = 200 "
+                               "ORDER BY fetched_at LIMIT 1").rows
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE fetch_log SET warc_offset = 10 ** 9 WHERE warc_file = ? AND kind = 'page' "
+                "AND url = (SELECT min(url) FROM fetch_log WHERE kind = 'page' AND status = 200)", [first[0]])
+    con.close()
+    summary = reparse(str(config), database=str(copy), batch_pages=1)
+    assert summary["totals"]["unchanged"] + summary["totals"]["updated"] == 2
+    assert summary["failure_reasons"]["faulty"] == {"parse:archive_missing": 1}
