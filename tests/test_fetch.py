@@ -46,19 +46,24 @@ def _server(state: _State) -> ThreadingHTTPServer:
     class Handler(_Handler):
         def do_GET(self) -> None:  # noqa: N802
             with state.lock:
+                state.user_agents.append(self.headers.get("User-Agent", ""))
+            self._answer()
+
+        def _work(self) -> None:
+            # counted while the request is worked on, and no longer once the answer is sent: the
+            # client may start its next request the moment it has read this answer, before this
+            # thread could count the request as done
+            with state.lock:
                 state.in_flight += 1
                 state.max_in_flight = max(state.max_in_flight, state.in_flight)
-                state.user_agents.append(self.headers.get("User-Agent", ""))
-            try:
-                self._answer()
-            finally:
-                with state.lock:
-                    state.in_flight -= 1
+            time.sleep(0.05)
+            with state.lock:
+                state.in_flight -= 1
 
         def _answer(self) -> None:
             path = self.path
             if path.startswith("/page"):
-                time.sleep(0.05)
+                self._work()
                 self._send(200, "text/html; charset=utf-8", b"<html><body><p>hi</p></body></html>")
             elif path == "/redirect":
                 self._redirect(301, "/page-final")
