@@ -162,6 +162,7 @@ class FaultyServer:
                     outer.counts[self.path] += 1
                     n = outer.counts[self.path]
                     flight = outer.in_flight
+                self.in_flight = True  # until the answer goes out (`_done`) or the handler ends
                 try:
                     if outer.latency:
                         time.sleep(outer.latency)
@@ -169,8 +170,8 @@ class FaultyServer:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
                 finally:
+                    outer._done(self)
                     with outer.lock:
-                        outer.in_flight -= 1
                         outer.hits.append(Hit(self.path, start, time.monotonic(), flight,
                                               self.headers.get("User-Agent", "")))
 
@@ -199,8 +200,18 @@ class FaultyServer:
             best = max(best, cur)
         return best
 
+    def _done(self, h: BaseHTTPRequestHandler) -> None:
+        """The request no longer counts as in flight. Called just before a whole answer is
+        written: the client may start its next request the moment it has read it, on another
+        connection, before this handler's thread could count this one done."""
+        with self.lock:
+            if getattr(h, "in_flight", False):
+                h.in_flight = False
+                self.in_flight -= 1
+
     def _send(self, h: BaseHTTPRequestHandler, status: int, ctype: str, body: bytes,
               headers: dict[str, str] | None = None) -> None:
+        self._done(h)
         h.send_response(status)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(body)))
