@@ -35,7 +35,7 @@ apply_prefect_defaults()
 
 from flows.config import load_config  # noqa: E402
 from flows.demo_world import GeneratedWorld  # noqa: E402
-from flows.parse_pool import parse_sources  # noqa: E402
+from flows.parse_pool import pages_by_source, parse_sources  # noqa: E402
 from flows.stages import Parsed, discover, fetch_pages  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
 
@@ -49,9 +49,8 @@ def baseline(config_path: Path, database: Path) -> dict:
     found = discover(cfg.sources, cfg.settings)
     pages = fetch_pages(found.urls, cfg.sources, cfg.settings)
     batch = Parsed()
-    work = [(source, [p for p in pages if p.request.source == source.name]) for source in cfg.sources]
     s = cfg.settings
-    for parsed in parse_sources(work, s.parse_processes, s.parse_pool_min_bytes).parsed:
+    for parsed in parse_sources(pages_by_source(cfg.sources, pages), s.parse_processes, s.parse_pool_min_bytes).parsed:
         batch.items.extend(parsed.items)
         batch.failures.extend(parsed.failures)
     result = wh.upsert_articles(batch.items, "baseline")

@@ -227,7 +227,6 @@ def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint
                     con.unregister("rows")
             con.execute("COMMIT")
             times.append(time.perf_counter() - t)
-        t1 = time.perf_counter()
     seconds = time.perf_counter() - t0
     return {"rows": total, "seconds": seconds, "rows_per_s": total / seconds, "median_batch_s": statistics.median(times),
             "open_close_s": seconds - sum(times), "peak_rss_mb": peak_rss_mb()}

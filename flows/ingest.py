@@ -24,7 +24,7 @@ from prefect.runtime import flow_run
 from flows.archive import Archive
 from flows.config import Source, load_config
 from flows.fetch import Fetched, FetchState
-from flows.parse_pool import ParsedRun, parse_sources
+from flows.parse_pool import ParsedRun, pages_by_source, parse_sources
 from flows.prefect_setup import writer_slot
 from flows.progress import report
 from flows.robots import RobotsCache, origin_of
@@ -179,8 +179,7 @@ def ingest(
         # One parse task for the run: parsing is CPU-bound, so it goes to worker processes
         # (flows/parse_pool.py), not threads, which only fight over the GIL (DESIGN.md measured
         # the thread runner slower than one core).
-        work = [(s, [p for p in pages if p.request.source == s.name]) for s in selected]
-        timed = parse_task(work, settings.parse_processes, settings.parse_pool_min_bytes)
+        timed = parse_task(pages_by_source(selected, pages), settings.parse_processes, settings.parse_pool_min_bytes)
         summary.time_stage("parse", timed.wall, timed.cpu)
         summary.parse_workers = timed.value.processes
         batch = Parsed()

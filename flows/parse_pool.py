@@ -3,9 +3,9 @@
 Parsing is CPU-bound Python (bs4, trafilatura, dateparser): threads only fight over the GIL.
 DESIGN.md measured two processes at 1.6× one core on 1,000 real pages, in tasks of 50 pages or
 more. Starting the workers costs about 1.5 s (each imports the parsers and loads their data), so
-a run that fetched fewer than `min_bytes` bytes of pages parses in this process (a real news
-page of ~150 KB takes ~75 ms), as does any run with `processes` 1; parse cost follows page size,
-which page counts do not (`benchmarks/parse.py`).
+a run that fetched fewer than `min_bytes` bytes of pages parses in this process (the real pages
+of ../shared/eval, ~300 KB each, take ~22 ms), as does any run with `processes` 1; parse cost
+follows page size, which page counts do not (`benchmarks/parse.py`).
 
 The pages of each source are cut into chunks of `chunk` pages; every chunk is
 `flows.stages.parse_pages` on its own, so the result is the same as parsing in this process,
@@ -28,7 +28,7 @@ from flows.config import Source
 from flows.fetch import Fetched
 from flows.stages import Parsed, parse_pages
 
-__all__ = ["ParsedRun", "parse_sources"]
+__all__ = ["ParsedRun", "parse_sources", "pages_by_source"]
 
 _log = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ class ParsedRun:
     parsed: list[Parsed]
     worker_cpu: float = 0.0
     processes: int = 0
+
+
+def pages_by_source(sources: Sequence[Source], pages: Sequence[Fetched]) -> list[tuple[Source, list[Fetched]]]:
+    """Each source with its fetched pages, in the order of `sources` (what `parse_sources` takes)."""
+    return [(s, [p for p in pages if p.request.source == s.name]) for s in sources]
 
 
 def _children_cpu() -> float:
