@@ -120,14 +120,14 @@ def run_floor(db: str, start: int, total: int, row_groups: bool = False) -> dict
     from warehouse.connection import open_session
 
     from warehouse.dedup import decide_batch, prepare
-    from warehouse.batch_tables import articles_table as _articles_table, versions_table as _versions_table
+    from warehouse.batch_tables import article_rows, articles_table as _articles_table, versions_table as _versions_table
 
     decisions = []
     for s in range(start, start + total, 10_000):
         chunk = items(s, min(10_000, start + total - s))
         decisions += decide_batch(prepare(chunk), {}, {})
     now = datetime.now(timezone.utc)
-    versions, arts = _versions_table(decisions, "bench"), _articles_table(decisions, "bench", now)
+    versions, arts = _versions_table(decisions, "bench"), _articles_table(article_rows(decisions), decisions, "bench", now)
     del decisions
     t = time.perf_counter()
     if row_groups:

@@ -1,6 +1,6 @@
 """Arrow tables of a batch's rows, built from Python records (no SQL here): what the loader
 inserts with one `INSERT … SELECT` per table. Built before the file is taken where possible
-(`warehouse.dedup.prepare` builds the versions table), since building them is CPU work that
+(`warehouse.dedup.prepare` builds the versions table and the articles' own columns), since building them is CPU work that
 does not need the file."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from warehouse.records import Decision, LoadItem
 
-__all__ = ["VersionSource", "versions_table", "with_run_id", "articles_table", "signature_rows", "bucket_rows",
+__all__ = ["VersionSource", "versions_table", "with_run_id", "article_rows", "articles_table", "signature_rows", "bucket_rows",
            "search_rows", "select_rows", "select_item_rows", "TS"]
 
 TS = pa.timestamp("us", tz="UTC")
@@ -32,29 +32,42 @@ class VersionSource(Protocol):
     fingerprint: str | None
 
 
-def articles_table(decisions: Sequence[Decision], run_id: str | None, now: datetime) -> pa.Table:
-    """One `articles` row per decision (stories stored for the first time)."""
-    arts = [d.item.article for d in decisions]
+def article_rows(rows: Sequence[VersionSource]) -> pa.Table:
+    """The `articles` columns that do not depend on the dedup decision, one row per record, in
+    order: built before the file is taken (`warehouse.dedup.prepare`); `articles_table` adds the
+    decision's columns to the rows stored."""
+    arts = [d.item.article for d in rows]
     return pa.table(
         {
-            "article_id": [d.article_id for d in decisions],
-            "source": [a.source or "" for a in arts],
-            "url": [a.url for a in arts],
-            "canonical_url": [a.canonical_url for a in arts],
-            "title": [a.title for a in arts],
+            "article_id": pa.array([d.article_id for d in rows], pa.string()),
+            "source": pa.array([a.source or "" for a in arts], pa.string()),
+            "url": pa.array([a.url for a in arts], pa.string()),
+            "canonical_url": pa.array([a.canonical_url for a in arts], pa.string()),
+            "title": pa.array([a.title for a in arts], pa.string()),
             "published_at": pa.array([a.published_at for a in arts], TS),
-            "language": [a.language for a in arts],
-            "first_seen_at": pa.array([now] * len(arts), TS),
-            "last_seen_at": pa.array([now] * len(arts), TS),
-            "content_hash": [d.content_hash for d in decisions],
-            "body_fingerprint": [d.fingerprint for d in decisions],
-            "duplicate_of": [d.duplicate_of for d in decisions],
-            "duplicate_reason": [d.reason for d in decisions],
-            "cluster_id": [d.cluster_id or d.article_id for d in decisions],
-            "duplicate_similarity": pa.array([d.similarity for d in decisions], pa.float64()),
-            "first_run_id": [run_id] * len(arts),
+            "language": pa.array([a.language for a in arts], pa.string()),
+            "content_hash": pa.array([d.content_hash for d in rows], pa.string()),
+            "body_fingerprint": pa.array([d.fingerprint for d in rows], pa.string()),
         }
     )
+
+
+def articles_table(rows: pa.Table, decisions: Sequence[Decision], run_id: str | None, now: datetime) -> pa.Table:
+    """The `articles` rows of stories stored for the first time: `rows` (their `article_rows`)
+    with the columns each one's decision sets (`decisions`, in the same order)."""
+    n = len(decisions)
+    decided = {
+        "first_seen_at": pa.array([now] * n, TS),
+        "last_seen_at": pa.array([now] * n, TS),
+        "duplicate_of": pa.array([d.duplicate_of for d in decisions], pa.string()),
+        "duplicate_reason": pa.array([d.reason for d in decisions], pa.string()),
+        "cluster_id": pa.array([d.cluster_id or d.article_id for d in decisions], pa.string()),
+        "duplicate_similarity": pa.array([d.similarity for d in decisions], pa.float64()),
+        "first_run_id": pa.array([run_id] * n, pa.string()),
+    }
+    for name, column in decided.items():
+        rows = rows.append_column(name, column)
+    return rows
 
 
 def _block_layout(arts: list) -> tuple[pa.Array, pa.Array]:

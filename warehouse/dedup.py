@@ -30,7 +30,7 @@ from parsers import Article
 from parsers.normalize import body_text_for_matching, fingerprint_of_normalized
 from parsers.search_terms import document_terms
 from parsers.signatures import DEFAULT_PARAMS, SignatureParams, band_keys, minhash_signature, similarity
-from warehouse.batch_tables import bucket_rows, search_rows, signature_rows, versions_table
+from warehouse.batch_tables import article_rows, bucket_rows, search_rows, signature_rows, versions_table
 from warehouse.records import Decision, LoadItem
 
 __all__ = [
@@ -72,12 +72,13 @@ class Prepared:
 @dataclass(frozen=True)
 class PreparedBatch(Sequence[Prepared]):
     """A prepared batch: its items in order, and the Arrow rows the loader will insert for them
-    (`warehouse/batch_tables.py`: versions with run_id still empty, signatures and buckets, search
-    documents), one row per item, built with them so the loader does not build them while it
+    (`warehouse/batch_tables.py`: versions with run_id still empty, the articles' own columns,
+    signatures and buckets, search documents), one row per item, built with them so the loader does not build them while it
     holds the file."""
 
     items: tuple[Prepared, ...]
     versions: pa.Table
+    articles: pa.Table  # the articles' columns that do not depend on the decision (`article_rows`)
     signatures: pa.Table
     buckets: pa.Table  # band_key, article_id, item: the LSH bucket rows of the signatures
     search: pa.Table
@@ -92,7 +93,8 @@ class PreparedBatch(Sequence[Prepared]):
         signatures = signature_rows(items)
         keys, counts = np.unique(pc.list_flatten(signatures["band_keys"]).to_numpy().astype(np.int64), return_counts=True)
         # (an item's own keys are distinct: 63-bit hashes of its 32 bands, each seeded with the band)
-        return cls(items, versions_table(items), signatures, bucket_rows(signatures), search_rows(items), keys,
+        return cls(items, versions_table(items), article_rows(items), signatures, bucket_rows(signatures),
+                   search_rows(items), keys,
                    keys[counts > 1])
 
     def __getitem__(self, index):  # type: ignore[override]
@@ -152,14 +154,20 @@ class _BatchIndex:
     stories: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # id -> (cluster, sig)
 
     def add(self, article_id: str, cluster_id: str, signature: np.ndarray, keys: Iterable[int]) -> None:
+        self.add_shared(article_id, cluster_id, signature, self.shared.intersection(keys))
+
+    def add_shared(self, article_id: str, cluster_id: str, signature: np.ndarray, shared_keys: Iterable[int]) -> None:
+        """`add` with the story's keys already narrowed to the shared ones (`shared.intersection`)."""
         self.stories[article_id] = (cluster_id, signature)
-        for key in self.shared.intersection(keys):
+        for key in shared_keys:
             self.buckets.setdefault(key, []).append(article_id)
 
-    def best_match(self, article_id: str, signature: np.ndarray, keys: Iterable[int]) -> tuple[str, float] | None:
+    def best_match(self, article_id: str, signature: np.ndarray, shared_keys: Iterable[int]) -> tuple[str, float] | None:
+        """The closest story indexed so far that shares a bucket with this one (`shared_keys`: its
+        keys narrowed to the shared ones), and their estimated similarity."""
         seen: set[str] = {article_id}
         best: tuple[str, float] | None = None
-        for key in self.shared.intersection(keys):
+        for key in shared_keys:
             for other in self.buckets.get(key, ()):
                 if other in seen:
                     continue
@@ -185,6 +193,12 @@ def _shared_keys(batch: Sequence[Prepared], candidate_keys: Mapping[str, Sequenc
     return frozenset(shared)
 
 
+def _decision(p: Prepared, kind: str, of: str | None = None, reason: str | None = None, cluster: str | None = None,
+              score: float | None = None) -> Decision:
+    return Decision(p.item, p.article_id, p.content_hash, p.fingerprint, kind, of, reason, cluster or p.article_id,
+                    score, p.signature, p.keys)
+
+
 def decide_batch(
     batch: Sequence[Prepared],
     known_hashes: Mapping[str, str],
@@ -208,38 +222,33 @@ def decide_batch(
     index = _BatchIndex(_shared_keys(batch, keys_of))
     for cand in candidates:
         index.add(cand.article_id, cand.cluster_id, cand.signature, keys_of.get(cand.article_id, ()))
-    for p in batch:
+    for p in batch.items if isinstance(batch, PreparedBatch) else batch:  # (a tuple iterates in C)
         aid = p.article_id
-
-        def decision(kind: str, of: str | None = None, reason: str | None = None, cluster: str | None = None,
-                     score: float | None = None) -> Decision:
-            return Decision(p.item, aid, p.content_hash, p.fingerprint, kind, of, reason,
-                            cluster or aid, score, p.signature, p.keys)
-
         if aid in seen_ids:
-            decisions.append(decision("duplicate", aid, "canonical_url"))
+            decisions.append(_decision(p, "duplicate", aid, "canonical_url"))
             continue
         seen_ids.add(aid)
         if aid in known_hashes:
-            kind = "unchanged" if known_hashes[aid] == p.content_hash else "updated"
-            decisions.append(decision(kind))
+            decisions.append(_decision(p, "unchanged" if known_hashes[aid] == p.content_hash else "updated"))
             continue
+        # the story's keys that can pair it with another (most have none), narrowed once
+        shared = index.shared.intersection(p.keys) if p.signature is not None and index.shared else ()
         original = fingerprints.get(p.fingerprint) if p.fingerprint else None
         if original is not None and original[0] != aid:
-            decisions.append(decision("duplicate", original[0], "exact_body", original[1], 1.0))
+            decisions.append(_decision(p, "duplicate", original[0], "exact_body", original[1], 1.0))
             if p.signature is not None:
-                index.add(aid, original[1], p.signature, p.keys)
+                index.add_shared(aid, original[1], p.signature, shared)
             continue
         if p.signature is not None:
-            match = index.best_match(aid, p.signature, p.keys)
+            match = index.best_match(aid, p.signature, shared) if shared else None
             if match is not None and match[1] >= threshold:
                 other, score = match
                 cluster = index.stories[other][0]
-                decisions.append(decision("duplicate", other, "near_copy", cluster, score))
-                index.add(aid, cluster, p.signature, p.keys)
+                decisions.append(_decision(p, "duplicate", other, "near_copy", cluster, score))
+                index.add_shared(aid, cluster, p.signature, shared)
                 continue
-            index.add(aid, aid, p.signature, p.keys)
+            index.add_shared(aid, aid, p.signature, shared)
         if p.fingerprint:
             fingerprints[p.fingerprint] = (aid, aid)
-        decisions.append(decision("new"))
+        decisions.append(_decision(p, "new"))
     return decisions

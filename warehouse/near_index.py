@@ -2,7 +2,7 @@
 
 Each load looks up only the buckets of its own batch, among stories seen within the rolling
 window, and writes the signatures and buckets of the stories it stores. Nothing is held in
-memory between runs, and the lookup is one join per batch.
+memory between runs; the lookup is one join per batch, then a fetch of the signatures it found.
 """
 
 from __future__ import annotations
@@ -31,17 +31,26 @@ def find_candidates(
         return [], {}
     con.register("batch_keys", pa.table({"band_key": pa.array(np.asarray(keys, dtype=np.int64))}))
     try:
-        rows = con.execute(
-            "SELECT b.article_id, list(b.band_key), any_value(s.cluster_id), any_value(s.minhash) "
-            "FROM lsh_buckets b JOIN batch_keys k USING (band_key) "
-            "JOIN article_signatures s USING (article_id) "
+        # Two steps: the stories sharing a bucket, then the signatures of those few. One join of
+        # all three reads every stored signature to build its hash table (measured on 100k
+        # stories, batch of 10,000: 27 ms against 13 + 4).
+        shared = con.execute(
+            "SELECT b.article_id, list(b.band_key) FROM lsh_buckets b JOIN batch_keys k USING (band_key) "
             "WHERE b.seen_at >= ? GROUP BY b.article_id",
             [since],
         ).fetchall()
     finally:
         con.unregister("batch_keys")
-    candidates = [Candidate(aid, cluster, np.frombuffer(blob, dtype="<u4")) for aid, _, cluster, blob in rows]
-    return candidates, {aid: list(shared) for aid, shared, _, _ in rows}
+    if not shared:
+        return [], {}
+    keys_of = dict(shared)
+    rows = con.execute(
+        "SELECT article_id, cluster_id, minhash FROM article_signatures WHERE article_id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY article_id",
+        [sorted(keys_of)],
+    ).fetchall()
+    candidates = [Candidate(aid, cluster, np.frombuffer(blob, dtype="<u4")) for aid, cluster, blob in rows]
+    return candidates, {c.article_id: list(keys_of[c.article_id]) for c in candidates}
 
 
 def add_signatures(
