@@ -35,6 +35,9 @@ every batch's `upsert_articles` call plus opening and closing (final checkpoint)
   (`warehouse.connection.open_session`, the same checkpoint threshold) and checkpointed at the
   end. DuckDB's cost of the same rows in the same durable transactions: the gap between it and
   `prepared:N` is only what the loader does beyond writing (lookups, decisions, building tables).
+Every configuration, floors and loads alike, runs with the same DuckDB `memory_limit`
+(`--memory-limit`; default 1GB, the loader's own default, the `duckdb_memory_limit` setting): a
+floor with 80% of RAM beside a loader capped at 1 GB compared the buffer pools, not the work.
 Bodies come from `flows.demo_world.GeneratedWorld(...).paragraphs(i)` (synthetic Arabic, 2.8-3.4 KB).
 """
 
@@ -81,7 +84,7 @@ def peak_rss_mb() -> float:
 
 
 def run_load(db: str, start: int, total: int, batch: int, prepared: bool, per_call: bool,
-             checkpoint_threshold: str = "1GB") -> dict:
+             checkpoint_threshold: str = "1GB", memory_limit: str | None = "1GB") -> dict:
     """Load `total` items in batches. In a session (the default) the file is opened once, every
     batch is its own committed transaction, and the file is checkpointed when the session ends;
     the time counted is every batch's call plus the session's opening and closing (the final
@@ -91,7 +94,7 @@ def run_load(db: str, start: int, total: int, batch: int, prepared: bool, per_ca
     from warehouse import Warehouse
     from warehouse.dedup import prepare
 
-    wh = Warehouse(db, lock_timeout=60, checkpoint_threshold=checkpoint_threshold)
+    wh = Warehouse(db, lock_timeout=60, checkpoint_threshold=checkpoint_threshold, memory_limit=memory_limit)
     times, rows = [], 0
     with ExitStack() as stack:
         t = time.perf_counter()
@@ -111,7 +114,7 @@ def run_load(db: str, start: int, total: int, batch: int, prepared: bool, per_ca
             "open_close_s": opened + closed, "peak_rss_mb": peak_rss_mb()}
 
 
-def run_floor(db: str, start: int, total: int, row_groups: bool = False) -> dict:
+def run_floor(db: str, start: int, total: int, row_groups: bool = False, memory_limit: str | None = None) -> dict:
     """DuckDB's floor: the rows' versions and articles as Arrow, one `INSERT … SELECT` each, one
     transaction, checkpoint. `row_groups`: through the loader's own connection (the file attached
     with akhbar's row group size) instead of a plain `duckdb.connect`."""
@@ -131,10 +134,10 @@ def run_floor(db: str, start: int, total: int, row_groups: bool = False) -> dict
     del decisions
     t = time.perf_counter()
     if row_groups:
-        session = open_session(db)
+        session = open_session(db, memory_limit=memory_limit)
         con = session.__enter__()
     else:
-        con = duckdb.connect(db)
+        con = duckdb.connect(db, config=_memory_config(memory_limit))
     con.execute("BEGIN")
     con.register("v", versions)
     con.register("a", arts)
@@ -181,7 +184,7 @@ def written_rows(base: Path, scratch: Path, out: Path, total: int) -> None:
     scratch.unlink()
 
 
-def run_floor_all(db: str, rows_dir: str, total: int) -> dict:
+def run_floor_all(db: str, rows_dir: str, total: int, memory_limit: str | None = None) -> dict:
     """DuckDB's floor for every row the load writes (see `written_rows`): one `INSERT … SELECT`
     from Arrow per table, one transaction, checkpoint, on a plain `duckdb.connect`."""
     import duckdb
@@ -190,7 +193,7 @@ def run_floor_all(db: str, rows_dir: str, total: int) -> dict:
     tables = {table: pq.read_table(Path(rows_dir) / f"{table}.parquet") for table in _NEW_ROWS}
     rows = {table: t.num_rows for table, t in tables.items()}
     t = time.perf_counter()
-    con = duckdb.connect(db)
+    con = duckdb.connect(db, config=_memory_config(memory_limit))
     con.execute("BEGIN")
     for table, arrow in tables.items():
         con.register("rows", arrow)
@@ -204,7 +207,8 @@ def run_floor_all(db: str, rows_dir: str, total: int) -> dict:
             "table_rows": rows}
 
 
-def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint_threshold: str) -> dict:
+def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint_threshold: str,
+                      memory_limit: str | None = None) -> dict:
     """`floor-all`'s rows in parts of `batch` articles' rows, each part its own transaction (one
     `INSERT … SELECT` per table) on the loader's connection, then the closing checkpoint."""
     import pyarrow.parquet as pq
@@ -215,7 +219,7 @@ def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint
     parts = -(-total // batch)
     times = []
     t0 = time.perf_counter()
-    with open_session(Path(db), checkpoint_threshold=checkpoint_threshold) as con:
+    with open_session(Path(db), memory_limit=memory_limit, checkpoint_threshold=checkpoint_threshold) as con:
         for part in range(parts):
             t = time.perf_counter()
             con.execute("BEGIN")
@@ -232,6 +236,10 @@ def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint
             "open_close_s": seconds - sum(times), "peak_rss_mb": peak_rss_mb()}
 
 
+def _memory_config(memory_limit: str | None) -> dict:
+    return {"memory_limit": memory_limit} if memory_limit else {}
+
+
 def prefill(db: Path, n: int) -> None:
     from warehouse import Warehouse
 
@@ -242,17 +250,18 @@ def prefill(db: Path, n: int) -> None:
 
 
 def child(args: argparse.Namespace) -> None:
+    memory = None if args.memory_limit == "none" else args.memory_limit
     if args.config in ("floor", "floor-rg"):
-        out = run_floor(args.db, 0, args.articles, args.config == "floor-rg")
+        out = run_floor(args.db, 0, args.articles, args.config == "floor-rg", memory)
     elif args.config == "floor-all":
-        out = run_floor_all(args.db, args.rows_dir, args.articles)
+        out = run_floor_all(args.db, args.rows_dir, args.articles, memory)
     elif args.config.startswith("floor-batched:"):
         out = run_floor_batched(args.db, args.rows_dir, args.articles, int(args.config.split(":")[1]),
-                                args.checkpoint_threshold)
+                                args.checkpoint_threshold, memory)
     else:
         kind, batch = args.config.split(":")
         out = run_load(args.db, 0, args.articles, int(batch), kind != "load", kind == "per-call",
-                       args.checkpoint_threshold)
+                       args.checkpoint_threshold, memory)
     print(json.dumps(out))
 
 
@@ -265,6 +274,9 @@ def main() -> None:
                     help="prepared, load and/or per-call (prepared, each batch in its own open of the file)")
     ap.add_argument("--checkpoint-threshold", default="1GB",
                     help="the loader's duckdb_checkpoint_threshold (the setting's default: 1GB)")
+    ap.add_argument("--memory-limit", default="1GB",
+                    help="DuckDB's memory_limit for every configuration, floors and loads alike (default: the "
+                         "loader's default, the `duckdb_memory_limit` setting; 'none': DuckDB's own default, 80%% of RAM)")
     ap.add_argument("--prefilled", help="use this prefilled file (copied, never changed) instead of making one")
     ap.add_argument("--repeat", type=int, default=1, help="rounds over all configurations; the summary gives medians")
     ap.add_argument("--config", help=argparse.SUPPRESS)
@@ -286,6 +298,7 @@ def main() -> None:
     else:
         prefill(base, args.prefill)
         print(f"prefilled {args.prefill:,} articles in {time.perf_counter() - t:.0f} s ({base.stat().st_size / 1e6:.0f} MB)")
+    print(f"DuckDB memory_limit for every configuration: {args.memory_limit}")
     floors = args.floors.split(",")
     if "floor" not in floors:
         floors.insert(0, "floor")
@@ -304,7 +317,7 @@ def main() -> None:
             shutil.copy(base, db)
             proc = subprocess.run([sys.executable, __file__, "--config", config, "--db", str(db),
                                    "--articles", str(args.articles), "--checkpoint-threshold", args.checkpoint_threshold,
-                                   "--rows-dir", str(work / "rows")],
+                                   "--memory-limit", args.memory_limit, "--rows-dir", str(work / "rows")],
                                   capture_output=True, text=True, check=True)
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             for leftover in (db, Path(f"{db}.wal")):

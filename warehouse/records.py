@@ -48,7 +48,7 @@ class LoadItem:
     fetched_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What the dedup step decided for one item of a batch.
 
