@@ -1,7 +1,7 @@
 """Arrow tables of a batch's rows, built from Python records (no SQL here): what the loader
 inserts with one `INSERT … SELECT` per table. Built before the file is taken where possible
-(`warehouse.dedup.prepare` builds the versions table and the articles' own columns), since building them is CPU work that
-does not need the file."""
+(`warehouse.dedup.prepare` builds the versions table and the articles' own columns), since
+building them is CPU work that does not need the file."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 
 from warehouse.records import Decision, LoadItem
 
-__all__ = ["VersionSource", "versions_table", "with_run_id", "article_rows", "articles_table", "signature_rows", "bucket_rows",
-           "search_rows", "select_rows", "select_item_rows", "TS"]
+__all__ = ["VersionSource", "versions_table", "with_run_id", "article_rows", "articles_table", "signature_rows",
+           "bucket_rows", "search_rows", "select_rows", "select_item_rows", "TS"]
 
 TS = pa.timestamp("us", tz="UTC")
 

@@ -73,8 +73,8 @@ class Prepared:
 class PreparedBatch(Sequence[Prepared]):
     """A prepared batch: its items in order, and the Arrow rows the loader will insert for them
     (`warehouse/batch_tables.py`: versions with run_id still empty, the articles' own columns,
-    signatures and buckets, search documents), one row per item, built with them so the loader does not build them while it
-    holds the file."""
+    signatures and buckets, search documents), one row per item, built with them so the loader
+    does not build them while it holds the file."""
 
     items: tuple[Prepared, ...]
     versions: pa.Table
@@ -94,8 +94,7 @@ class PreparedBatch(Sequence[Prepared]):
         keys, counts = np.unique(pc.list_flatten(signatures["band_keys"]).to_numpy().astype(np.int64), return_counts=True)
         # (an item's own keys are distinct: 63-bit hashes of its 32 bands, each seeded with the band)
         return cls(items, versions_table(items), article_rows(items), signatures, bucket_rows(signatures),
-                   search_rows(items), keys,
-                   keys[counts > 1])
+                   search_rows(items), keys, keys[counts > 1])
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.items[index]

@@ -490,7 +490,8 @@ class Warehouse:
                 con.unregister("batch_versions")
         if fresh:
             fresh_decisions = [decisions[i] for i in fresh]
-            con.register("batch_articles", articles_table(select_rows(prepared.articles, fresh), fresh_decisions, run_id, now))
+            articles = articles_table(select_rows(prepared.articles, fresh), fresh_decisions, run_id, now)
+            con.register("batch_articles", articles)
             con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles")
             con.unregister("batch_articles")
             add_signatures(con, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions],
