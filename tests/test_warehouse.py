@@ -175,6 +175,23 @@ def test_an_exact_copy_in_a_later_batch_is_caught_against_the_warehouse(warehous
     assert result.count("site-b", "duplicate") == 1
 
 
+def test_each_stored_row_carries_its_own_articles_fields_and_decision_when_part_of_a_batch_is_stored(warehouse):
+    warehouse.upsert_articles([LoadItem(article(1), FETCHED)], "run-1")
+    moved = replace(article(7, body="نص مشترك"), url="https://a.example/n?id=7", language="en")
+    copy = article(8, body="نص مشترك", source="site-b")
+    # the known story is only counted, so the rows stored are the 2nd and 3rd of the batch
+    warehouse.upsert_articles([LoadItem(article(1), FETCHED), LoadItem(moved, FETCHED), LoadItem(copy, FETCHED)], "run-2")
+    stored = rows(warehouse, "SELECT source, url, canonical_url, title, published_at, language, first_run_id, "
+                             "duplicate_reason, duplicate_of = (SELECT article_id FROM articles WHERE url LIKE '%id=7') "
+                             "FROM articles WHERE first_run_id = 'run-2' ORDER BY title")
+    assert stored == [
+        ("site-a", "https://a.example/n?id=7", "https://a.example/news/7", "خبر 7", moved.published_at, "en", "run-2",
+         None, None),
+        ("site-b", "https://a.example/news/8", "https://a.example/news/8", "خبر 8", copy.published_at, "ar", "run-2",
+         "exact_body", True),
+    ]
+
+
 def test_known_urls_finds_story_and_canonical_urls(warehouse):
     moved = replace(article(5), url="https://a.example/n?id=5")
     warehouse.upsert_articles([LoadItem(moved, FETCHED)])
