@@ -21,7 +21,6 @@ from warehouse.dedup import Candidate
 __all__ = ["find_candidates", "add_signatures"]
 
 
-
 def find_candidates(
     con: duckdb.DuckDBPyConnection, keys: Sequence[int] | np.ndarray, since: datetime
 ) -> tuple[list[Candidate], dict[str, list[int]]]:

@@ -526,7 +526,6 @@ def _stored_rows(decisions: Sequence[Decision]) -> list[int]:
     return [i for i, d in enumerate(decisions) if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")]
 
 
-
 def _failures_table(run_id: str | None, failures: Sequence[PageFailure]) -> pa.Table:
     return pa.table(
         {
