@@ -16,7 +16,7 @@ from datetime import datetime
 from flows.archive import read_record
 from flows.config import Source, load_config
 from flows.fetch import Fetched, FetchRequest
-from flows.parse_pool import parse_sources
+from flows.parse_pool import ParsePool, parse_sources
 from flows.progress import report
 from flows.settings import Settings
 from flows.stages import Parsed
@@ -27,7 +27,7 @@ __all__ = ["reparse"]
 
 
 def _parse_archived(pages: Sequence[ArchivedPage], selected: Sequence[Source], settings: Settings,
-                    summary: RunSummary) -> Parsed:
+                    summary: RunSummary, pool: ParsePool) -> Parsed:
     """Read a batch of archived pages from the WARC files and parse them as a run does; a page
     whose record cannot be read is a failure (`archive_missing`)."""
     batch = Parsed()
@@ -48,7 +48,7 @@ def _parse_archived(pages: Sequence[ArchivedPage], selected: Sequence[Source], s
         summary.add(source.name, "discovered", len(fetched))
         summary.add(source.name, "fetched", len(fetched))
         work.append((source, fetched))
-    for parsed in parse_sources(work, settings.parse_processes, settings.parse_pool_min_bytes).parsed:
+    for parsed in parse_sources(work, settings.parse_processes, settings.parse_pool_min_bytes, pool=pool).parsed:
         batch.items.extend(parsed.items)
         batch.failures.extend(parsed.failures)
     return batch
@@ -77,12 +77,13 @@ def reparse(config: str = "sources.yaml", sources: Sequence[str] | None = None, 
     try:
         size = batch_pages or settings.reparse_batch_pages
         batches = [pages[k:k + size] for k in range(0, len(pages), size)]
-        for number, chunk in enumerate(batches, 1):
-            report("reparse", f"batch {number}/{len(batches)}: {len(chunk)} archived page(s)")
-            batch = _parse_archived(chunk, selected, settings, summary)
-            summary.add_failures(batch.failures)
-            result = warehouse.load(batch.items, batch.failures, run_id)  # one transaction per batch
-            summary.add_load(result)
+        with ParsePool(settings.parse_processes) as pool:  # the workers start once, not per batch
+            for number, chunk in enumerate(batches, 1):
+                report("reparse", f"batch {number}/{len(batches)}: {len(chunk)} archived page(s)")
+                batch = _parse_archived(chunk, selected, settings, summary, pool)
+                summary.add_failures(batch.failures)
+                result = warehouse.load(batch.items, batch.failures, run_id)  # one transaction per batch
+                summary.add_load(result)
         status = "completed"
     finally:
         warehouse.finish_run(run_id, status, summary.as_dict())

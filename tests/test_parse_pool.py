@@ -13,8 +13,9 @@ from pathlib import Path
 
 from flows.config import Source
 from flows.fetch import Fetched, FetchRequest
-from flows.parse_pool import parse_sources
+from flows.parse_pool import ParsePool, parse_sources
 from flows.stages import Parsed, parse_pages
+from warehouse import PageFailure
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arabic-dev"  # real pages, provenance in each .json
 FETCHED = datetime(2024, 4, 27, 6, 0, tzinfo=timezone.utc)
@@ -77,3 +78,39 @@ def test_when_a_worker_dies_its_pages_are_parsed_in_process_and_nothing_is_lost(
     pooled = parse_sources(work, 2, 0, chunk=3, parse=_dies_in_a_worker)
     assert "a parse worker died" in caplog.text
     assert pooled.parsed == parse_sources(work, 1, 0).parsed
+
+
+def _parse_and_name_the_worker(pages: Sequence[Fetched], source: Source) -> Parsed:
+    """`parse_pages`, plus a failure row whose detail is the id of the process that parsed."""
+    parsed = parse_pages(pages, source)
+    parsed.failures.append(PageFailure(source.name, "worker", "parse", "pid", FETCHED, None, str(os.getpid())))
+    return parsed
+
+
+def _workers(run) -> set[str]:
+    return {f.detail for p in run.parsed for f in p.failures if f.reason == "pid"}
+
+
+def test_a_kept_pool_parses_every_call_with_the_same_workers_and_the_same_result():
+    work = _work()
+    with ParsePool(2) as pool:
+        first = parse_sources(work, 2, 0, chunk=2, parse=_parse_and_name_the_worker, pool=pool)
+        second = parse_sources(work, 2, 0, chunk=2, parse=_parse_and_name_the_worker, pool=pool)
+    assert first.processes == second.processes == 2
+    workers = _workers(first) | _workers(second)
+    assert len(workers) <= 2 and str(os.getpid()) not in workers  # started once, not once per call
+    strip = lambda run: [[f for f in p.failures if f.reason != "pid"] for p in run.parsed]  # noqa: E731
+    assert [p.items for p in second.parsed] == [p.items for p in parse_sources(work, 1, 0).parsed]
+    assert strip(first) == strip(second) == [p.failures for p in parse_sources(work, 1, 0).parsed]
+
+
+def test_a_kept_pool_whose_worker_died_starts_new_workers_for_the_next_call(caplog):
+    work = _work()
+    source, pages = work[0]
+    work[0] = (source, [pages[-2]] + pages[:-2] + [pages[-1]])  # the chunk that kills starts with /empty
+    with ParsePool(2) as pool:
+        broken = parse_sources(work, 2, 0, chunk=3, parse=_dies_in_a_worker, pool=pool)
+        after = parse_sources(_work(), 2, 0, chunk=2, parse=_parse_and_name_the_worker, pool=pool)
+    assert "a parse worker died" in caplog.text
+    assert broken.parsed == parse_sources(work, 1, 0).parsed
+    assert _workers(after) and str(os.getpid()) not in _workers(after)  # parsed in new workers
