@@ -120,6 +120,16 @@ def test_a_session_holds_the_file_until_it_ends_and_commits_each_load(warehouse)
     duckdb.connect(str(warehouse.path)).close()  # and free again
 
 
+def test_a_session_folds_its_write_ahead_log_into_the_file_when_it_ends(warehouse):
+    wal = warehouse.path.with_name(warehouse.path.name + ".wal")
+    with warehouse.session() as held:
+        held.upsert_articles([LoadItem(article(1), FETCHED)], "run-1")
+        held.upsert_articles([LoadItem(article(2), FETCHED)], "run-1")
+        assert wal.exists() and wal.stat().st_size > 0  # committed, still in the log
+    assert not wal.exists()  # a copy of the file alone (a snapshot, a backup) holds every load
+    assert rows(warehouse, "SELECT count(*) FROM articles") == [(2,)]
+
+
 _DIES_IN_A_SESSION = """
 import os, sys
 from datetime import datetime, timezone

@@ -138,18 +138,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("COMMIT")
 
 
-def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
-    """Fold the write-ahead log into the file, on all of DuckDB's threads.
+def _close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a writer connection: DuckDB folds the write-ahead log into the file as the file's
+    database closes, on the closing thread with its worker threads helping.
 
-    Run straight after a session's last commit, DuckDB 2.0.1's `CHECKPOINT` ran about half the
-    time on one thread: per-thread CPU showed a worker doing all of it and the calling thread
-    none, and it took 1.8x as long (100 batches of 1,000 into a 100k file, 2 threads: 2.8-3.9 s
-    against 1.5-2.2 s; 20 of 38 runs). With any statement in between (this `SELECT 1`, an empty
-    transaction, `SET threads`) it ran on both threads in 36 of 36 runs; a one-second sleep in
-    between did not help (2 of 5 on one thread).
+    Not a `CHECKPOINT` statement first. DuckDB 2.0.1 runs a statement as a task that any of its
+    threads may take; when its worker took the checkpoint (straight after a session's last commit:
+    20 of 38 runs) the calling thread sat idle and the checkpoint took 1.8x as long (per-thread
+    CPU: the worker did all of it; 100 batches of 1,000 into a 100k file, 2 threads: 2.6-3.9 s
+    against 1.4-2.2 s). A statement in between only changed the odds (`SET threads`: 2 of 4 runs
+    on one thread at a 1 GB memory limit; `SELECT 1`: 3 slow closes of 18 sessions in
+    `benchmarks/load.py`). Closing ran on both threads in 12 of 12 runs, the calling thread doing
+    about half. If the closing checkpoint fails, the committed loads stay in the log, and the
+    next open replays them.
     """
-    con.execute("SELECT 1").fetchall()
-    con.execute("CHECKPOINT akhbar")
+    con.close()
 
 
 @contextmanager
@@ -168,9 +171,8 @@ def open_session(
     con = _connect_writer(path, timeout, memory_limit, checkpoint_threshold, row_group_size)
     try:
         yield con
-        _checkpoint(con)
     finally:
-        con.close()
+        _close(con)
 
 
 @contextmanager
