@@ -147,7 +147,7 @@ def _close(con: duckdb.DuckDBPyConnection) -> None:
     20 of 38 runs) the calling thread sat idle and the checkpoint took 1.8x as long (per-thread
     CPU: the worker did all of it; 100 batches of 1,000 into a 100k file, 2 threads: 2.6-3.9 s
     against 1.4-2.2 s). A statement in between only changed the odds (`SET threads`: 2 of 4 runs
-    on one thread at a 1 GB memory limit; `SELECT 1`: 3 slow closes of 18 sessions in
+    on one thread at a 1 GB memory limit; `SELECT 1`: 3 slow closes of 24 sessions in
     `benchmarks/load.py`). Closing ran on both threads in 12 of 12 runs, the calling thread doing
     about half. If the closing checkpoint fails, the committed loads stay in the log, and the
     next open replays them.
