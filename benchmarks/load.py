@@ -120,7 +120,7 @@ def run_floor(db: str, start: int, total: int, row_groups: bool = False, memory_
     with akhbar's row group size) instead of a plain `duckdb.connect`."""
     import duckdb
 
-    from warehouse.connection import open_session
+    from warehouse.connection import duckdb_config, open_session
 
     from warehouse.dedup import decide_batch, prepare
     from warehouse.batch_tables import article_rows, articles_table as _articles_table, versions_table as _versions_table
@@ -137,7 +137,7 @@ def run_floor(db: str, start: int, total: int, row_groups: bool = False, memory_
         session = open_session(db, memory_limit=memory_limit)
         con = session.__enter__()
     else:
-        con = duckdb.connect(db, config=_memory_config(memory_limit))
+        con = duckdb.connect(db, config=duckdb_config(memory_limit))
     con.execute("BEGIN")
     con.register("v", versions)
     con.register("a", arts)
@@ -190,10 +190,12 @@ def run_floor_all(db: str, rows_dir: str, total: int, memory_limit: str | None =
     import duckdb
     import pyarrow.parquet as pq
 
+    from warehouse.connection import duckdb_config
+
     tables = {table: pq.read_table(Path(rows_dir) / f"{table}.parquet") for table in _NEW_ROWS}
     rows = {table: t.num_rows for table, t in tables.items()}
     t = time.perf_counter()
-    con = duckdb.connect(db, config=_memory_config(memory_limit))
+    con = duckdb.connect(db, config=duckdb_config(memory_limit))
     con.execute("BEGIN")
     for table, arrow in tables.items():
         con.register("rows", arrow)
@@ -234,10 +236,6 @@ def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint
     seconds = time.perf_counter() - t0
     return {"rows": total, "seconds": seconds, "rows_per_s": total / seconds, "median_batch_s": statistics.median(times),
             "open_close_s": seconds - sum(times), "peak_rss_mb": peak_rss_mb()}
-
-
-def _memory_config(memory_limit: str | None) -> dict:
-    return {"memory_limit": memory_limit} if memory_limit else {}
 
 
 def prefill(db: Path, n: int) -> None:

@@ -21,7 +21,7 @@ import duckdb
 T = TypeVar("T")
 
 __all__ = ["WarehouseError", "WarehouseBusy", "WarehouseMissing", "open_writer", "open_session", "transaction",
-           "open_reader", "retry_while_locked", "quote_path", "collector_paused", "ROW_GROUP_SIZE"]
+           "open_reader", "retry_while_locked", "quote_path", "collector_paused", "duckdb_config", "ROW_GROUP_SIZE"]
 
 
 class WarehouseError(Exception):
@@ -65,8 +65,14 @@ def retry_while_locked(open_: Callable[[], T], path: Path, timeout: float) -> T:
             delay = min(delay * 2, 1.0)
 
 
+def duckdb_config(memory_limit: str | None) -> dict[str, str]:
+    """The `config` of a DuckDB connection: `memory_limit` (e.g. "1GB") caps its buffer pool;
+    None leaves DuckDB's default (80% of RAM)."""
+    return {"memory_limit": memory_limit} if memory_limit else {}
+
+
 def _connect(path: Path, read_only: bool, timeout: float, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    config = {"memory_limit": memory_limit} if memory_limit else {}
+    config = duckdb_config(memory_limit)
     return retry_while_locked(lambda: duckdb.connect(str(path), read_only=read_only, config=config), path, timeout)
 
 
@@ -90,7 +96,7 @@ def _connect_writer(
     group size of what is written can only be set there. DuckDB's progress bar is off: a long
     write (a migration rewriting every version) would otherwise draw it into the output of
     whatever runs the write (a flow's log, `akhbar maintain`)."""
-    config = {"memory_limit": memory_limit} if memory_limit else {}
+    config = duckdb_config(memory_limit)
     if checkpoint_threshold:
         config["checkpoint_threshold"] = checkpoint_threshold
 
