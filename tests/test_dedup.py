@@ -171,3 +171,48 @@ def test_sources_are_recorded_and_updated_in_place(warehouse):
     warehouse.upsert_sources([SourceRecord("wefaq", "https://wefaq.example/", "ar", "Asia/Tehran")])
     warehouse.upsert_sources([SourceRecord("wefaq", "https://wefaq.example/", "ar", "Asia/Tehran", aliases=("الوفاق",))])
     assert rows(warehouse, "SELECT name, aliases FROM sources") == [("wefaq", ["الوفاق"])]
+
+
+# -- a session's later loads ask the file only about keys it may hold (warehouse/seen_keys.py) --
+
+_SESSION_BATCHES = [
+    # 1: originals
+    [story("wefaq", 1, SEED), story("youm7", 1, OTHER)],
+    # 2: against what batch 1 stored: an exact copy, a near copy, a correction, the same story again
+    [story("digest", 1, [persianise(p) for p in SEED]), story("digest", 2, OTHER[:-1], published_hour=8),
+     story("wefaq", 1, SEED[:-1] + [SEED[-1] + " (تصحيح)"]), story("youm7", 1, OTHER)],
+    # 3: against what batch 2 stored (the near copy's own buckets) and batch 1 again
+    [story("mirror", 1, OTHER[:-1], published_hour=9), story("mirror", 2, [persianise(p) for p in SEED]),
+     story("youm7", 1, OTHER)],
+]
+
+
+def _decisions(result) -> list[tuple]:
+    return [(d.item.article.source, d.kind, d.reason, d.duplicate_of, d.cluster_id) for d in result.decisions]
+
+
+@pytest.mark.parametrize("key_limit", [10_000_000, 0], ids=["keys-in-memory", "over-the-limit"])
+def test_a_session_of_several_loads_decides_like_separate_loads(tmp_path, key_limit):
+    alone = Warehouse(tmp_path / "alone.duckdb")
+    alone.migrate()
+    expected = [_decisions(load(alone, *batch)) for batch in _SESSION_BATCHES]
+    held_file = Warehouse(tmp_path / "session.duckdb", session_key_limit=key_limit)
+    held_file.migrate()
+    with held_file.session() as held:
+        got = [_decisions(load(held, *batch)) for batch in _SESSION_BATCHES]
+    assert got == expected
+    assert [k for _, k, *_ in expected[1]] == ["duplicate", "duplicate", "updated", "unchanged"]
+    assert [r for _, _, r, *_ in expected[2]] == ["near_copy", "exact_body", None]
+    assert rows(held_file, "SELECT count(*) FROM lsh_buckets") == rows(alone, "SELECT count(*) FROM lsh_buckets")
+
+
+def test_a_session_keeps_asking_the_file_about_stories_a_rolled_back_load_left_in_memory(warehouse):
+    with warehouse.session() as held:
+        load(held, story("wefaq", 1, SEED))
+        with pytest.raises(ZeroDivisionError):
+            with held._writing() as con:  # a load whose transaction rolls back after its keys were noted
+                held.upsert_articles([LoadItem(story("youm7", 1, OTHER), FETCHED)], _con=con)
+                1 / 0
+        result = load(held, story("youm7", 1, OTHER), story("digest", 1, SEED[:-1]))
+    assert [(d.kind, d.reason) for d in result.decisions] == [("new", None), ("duplicate", "near_copy")]
+    assert rows(warehouse, "SELECT source FROM articles ORDER BY source") == [("digest",), ("wefaq",), ("youm7",)]

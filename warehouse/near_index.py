@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from warehouse.batch_tables import bucket_rows
 from warehouse.dedup import Candidate
 
-__all__ = ["find_candidates", "add_signatures"]
+__all__ = ["find_candidates", "candidates_among", "add_signatures"]
 
 
 def find_candidates(
@@ -42,11 +42,22 @@ def find_candidates(
         con.unregister("batch_keys")
     if not shared:
         return [], {}
-    keys_of = dict(shared)
+    return candidates_among(con, dict(shared), since)
+
+
+def candidates_among(
+    con: duckdb.DuckDBPyConnection, keys_of: dict[str, list[int]], since: datetime
+) -> tuple[list[Candidate], dict[str, list[int]]]:
+    """`find_candidates` once the stories sharing a bucket are known (`keys_of`: story id → the
+    shared keys, e.g. from a session's `warehouse.seen_keys.SeenKeys.bucket_holders`): those of
+    them seen since `since`, with their signatures. (A story's signature and buckets are written
+    together, with one `seen_at`.)"""
+    if not keys_of:
+        return [], {}
     rows = con.execute(
         "SELECT article_id, cluster_id, minhash FROM article_signatures WHERE article_id IN (SELECT unnest(?::VARCHAR[])) "
-        "ORDER BY article_id",
-        [sorted(keys_of)],
+        "AND seen_at >= ? ORDER BY article_id",
+        [sorted(keys_of), since],
     ).fetchall()
     candidates = [Candidate(aid, cluster, np.frombuffer(blob, dtype="<u4")) for aid, cluster, blob in rows]
     return candidates, {c.article_id: list(keys_of[c.article_id]) for c in candidates}

@@ -17,8 +17,9 @@ from warehouse.connection import WarehouseBusy, open_reader, open_session, open_
 from warehouse.batch_tables import articles_table, select_item_rows, select_rows, with_run_id
 from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
 from warehouse.health import HealthRules, SourceRun, read_health, source_runs_table, write_rules
-from warehouse.near_index import add_signatures, find_candidates
+from warehouse.near_index import add_signatures, candidates_among, find_candidates
 from warehouse.search_index import index_documents
+from warehouse.seen_keys import SessionKeys
 from warehouse.migrations import apply_migrations
 from warehouse.staging import Staging, StagedBatch, apply_rows, merge_staged
 from warehouse.records import (
@@ -66,6 +67,7 @@ class Warehouse:
         stage_when_busy: bool = False,
         checkpoint_threshold: str = "1GB",
         health_rules: HealthRules | None = None,
+        session_key_limit: int = 10_000_000,
     ) -> None:
         """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
         shingles) for a near copy; `dedup_window_days`: how far back new articles are compared;
@@ -73,10 +75,14 @@ class Warehouse:
         `checkpoint_threshold`: within a `session()`, the write-ahead log size at which DuckDB
         checkpoints on its own (the session always checkpoints when it ends); `health_rules`: the
         thresholds `source_health` flags by, written with each run's source outcomes
-        (`record_source_runs`; None: leave the file's as they are)."""
+        (`record_source_runs`; None: leave the file's as they are); `session_key_limit`: the most
+        LSH bucket keys a session that loads several batches keeps in memory (16 bytes each) to ask
+        the file less (`warehouse/seen_keys.py`)."""
         self.path = Path(path)
         self.checkpoint_threshold = checkpoint_threshold
         self._con: duckdb.DuckDBPyConnection | None = None  # set only on the copy a session yields
+        self._seen: SessionKeys | None = None  # likewise: what the session knows the file holds
+        self.session_key_limit = session_key_limit
         self.lock_timeout = lock_timeout
         self.near_duplicate_threshold = near_duplicate_threshold
         self.dedup_window_days = dedup_window_days
@@ -126,6 +132,7 @@ class Warehouse:
         with stack:
             held = copy.copy(self)
             held._con = con
+            held._seen = SessionKeys(self.session_key_limit)
             yield held
 
     @contextmanager
@@ -429,15 +436,21 @@ class Warehouse:
         dedup_wall, dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
         with (nullcontext(_con) if _con is not None else self._writing()) as con:  # merges staged batches first
             wall, cpu = time.perf_counter(), time.thread_time()
-            known_hashes = self._current_hashes(con, ids)
-            known_fps = self._originals_by_fingerprint(con, fps)
             since = _utc_now() - timedelta(days=self.dedup_window_days)
-            candidates, candidate_keys = find_candidates(con, prepared.band_keys, since)
+            # in a session's later loads, the file is asked only about keys it may hold
+            seen = self._seen.for_load(con, since) if self._seen is not None else None
+            known_hashes = self._current_hashes(con, ids if seen is None else seen.known_ids(ids))
+            known_fps = self._originals_by_fingerprint(con, fps if seen is None else seen.known_fingerprints(fps))
+            candidates, candidate_keys = (find_candidates(con, prepared.band_keys, since) if seen is None
+                                          else candidates_among(con, seen.bucket_holders(prepared.band_keys), since))
             decisions = decide_batch(prepared, known_hashes, known_fps, candidates, candidate_keys,
                                      self.near_duplicate_threshold)
             result.dedup_wall = dedup_wall + time.perf_counter() - wall
             result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
-            self._write(con, decisions, prepared, run_id)
+            stored_buckets = self._write(con, decisions, prepared, run_id)
+            if seen is not None:  # before the commit: a load that rolls back leaves only extra keys
+                seen.add([p.article_id for p in prepared.items],
+                         [d.fingerprint for d in decisions if d.kind == "new" and d.fingerprint], stored_buckets)
             index_documents(con, select_rows(prepared.search, _stored_rows(decisions)),
                             indexed=[d.article_id for d in decisions if d.kind == "updated"])
         result.decisions = decisions
@@ -473,9 +486,10 @@ class Warehouse:
 
     @staticmethod
     def _write(con: duckdb.DuckDBPyConnection, decisions: list[Decision], prepared: PreparedBatch,
-               run_id: str | None) -> None:
+               run_id: str | None) -> pa.Table | None:
         """Insert the versions, rows and signatures the decisions call for (`prepared`: the batch
-        the decisions were made for, one decision per item, in the same order)."""
+        the decisions were made for, one decision per item, in the same order); returns the LSH
+        bucket rows it inserted (None: no story was stored for the first time)."""
         now = _utc_now()
         stored = _stored_rows(decisions)
         fresh = [i for i in stored if decisions[i].kind in ("new", "duplicate")]
@@ -488,14 +502,16 @@ class Warehouse:
                 con.register("batch_versions", with_run_id(select_rows(prepared.versions, rows), run_id))
                 con.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_versions" + conflict)
                 con.unregister("batch_versions")
+        buckets = None
         if fresh:
             fresh_decisions = [decisions[i] for i in fresh]
             articles = articles_table(select_rows(prepared.articles, fresh), fresh_decisions, run_id, now)
             con.register("batch_articles", articles)
             con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles")
             con.unregister("batch_articles")
+            buckets = select_item_rows(prepared.buckets, fresh, len(prepared))
             add_signatures(con, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions],
-                           now, select_item_rows(prepared.buckets, fresh, len(prepared)))
+                           now, buckets)
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
             con.register(
@@ -515,6 +531,7 @@ class Warehouse:
                 [now],
             )
             con.unregister("batch_seen")
+        return buckets
 
 
 _TS = pa.timestamp("us", tz="UTC")
