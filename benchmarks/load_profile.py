@@ -94,9 +94,13 @@ def main() -> None:
     from warehouse.dedup import prepare
 
     times: dict[str, list[float]] = defaultdict(list)
-    for name in ("find_candidates", "decide_batch", "add_signatures", "index_documents", "articles_table",
+    for name in ("find_candidates", "candidates_among", "decide_batch", "add_signatures", "index_documents", "articles_table",
                  "with_run_id"):
         _time_function(store, name, times)
+    from warehouse.seen_keys import SeenKeys
+
+    for name in ("known_ids", "known_fingerprints", "bucket_holders", "add"):  # the session's keys in memory
+        _time_function(SeenKeys, name, times)
     work = Path(tempfile.mkdtemp(prefix="akhbar-load-profile-"))
     db = work / "w.duckdb"
     shutil.copy(args.prefilled, db)
