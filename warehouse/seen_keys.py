@@ -1,22 +1,21 @@
-"""What a writer session knows the file holds: may-contain filters over the keys dedup looks up.
+"""What a writer session knows the file holds: the keys dedup looks up, kept in memory.
 
 Every load asks the file three questions about its batch: which of these story ids are stored
 (their content hashes), which of these body fingerprints belong to a stored original, and which
-of these LSH bucket keys stored stories hold (`warehouse.near_index.find_candidates`). Each is a
+stored stories hold these LSH bucket keys (`warehouse.near_index.find_candidates`). Each is a
 scan of a column over the whole table, so its cost grows with the warehouse: on a 100k file,
-about 20 ms of a batch of 1,000's 85 (`benchmarks/load_profile.py`), most of it the bucket join.
+about 20 ms of a batch of 1,000's 85 (`benchmarks/load_profile.py`), most of it the bucket join
+over 3.2 million rows.
 
 A session that loads batch after batch (`Warehouse.session()`: a bulk load, a backfill) holds
 the file, so nothing else writes it meanwhile. From its second load on it keeps the keys the file
-holds in memory and asks the file only about the keys of a batch that are among them, which in a
-stream of new stories is almost none. The filters may hold more than the file (a batch that
-rolled back, rows removed since) but never less: every key a load stores is added, whether its
-transaction then commits or not. An extra key only costs a question whose answer is empty, so
-every decision is the one the plain lookups make.
-
-Why not a library: a Bloom filter package would answer "maybe" for a few per cent of the 32,000
-bucket keys of each batch, and each maybe is a question to the file; the keys are uniform 63-bit
-hashes already, so exact sets are as small as a filter with few false answers (8 bytes a key).
+holds in memory (a set of ids, a set of fingerprints, a hash table of bucket keys and their
+stories), asks the file about ids and fingerprints only when they are among them, and reads
+only the signatures of the stories the bucket table names. What it keeps may hold more than the
+file (a load that rolled back, rows removed since) but never less: every key a load stores is
+added before its transaction commits. An extra key only costs a question whose answer is empty,
+so every decision is the one the plain lookups make. A session's first load, like a scheduled
+run's only one, asks the file as before: reading the keys costs about 0.3 s on a 100k file.
 """
 
 from __future__ import annotations
@@ -32,97 +31,116 @@ import pyarrow as pa
 __all__ = ["BucketIndex", "SeenKeys", "SessionKeys", "numbering", "read_seen_keys", "count_bucket_keys"]
 
 
-_EMPTY = -1  # no bucket key is negative: they are 63-bit hashes (`parsers.signatures.band_keys`)
-
-
 class BucketIndex:
     """A multimap from LSH bucket key to the stories holding it (each story by a number, its
-    "owner"): an open-addressing hash table with linear probing, in two numpy arrays, so that
-    looking up or adding a batch's 32,000 keys is a few vectorised passes (about 1 ms each on
-    3.2 million keys), not a Python loop. A key's home slot is its high bits (the keys are
-    uniform hashes). The table stays at most half full; past that it doubles.
+    "owner"), so that looking up or adding a batch's 32,000 keys is a few vectorised passes
+    (about 1 ms each on 3.2 million keys), not a Python loop or a scan.
 
-    Why not a library: Python's dict would take about 100 bytes a key; pandas' and pyarrow's
-    hash tables are rebuilt by every lookup or addition."""
+    The pairs are kept in the order they came, in two growing arrays (`keys`, `owners`); an
+    open-addressing hash table with linear probing holds, per slot, the position of a pair (-1:
+    empty). A key's home slot is its high bits (the keys are uniform 63-bit hashes). The table
+    stays at most half full; past that it is built again, twice as large. At 4 bytes a slot plus
+    16 a pair, 3.2 million keys take about 120 MB. (Memory matters twice here: every page of a new
+    array is zeroed on first touch, about 2 ms a MB on the development machine, so a table of
+    whole pairs, 16 bytes a slot, took 0.6 s to fill.)
+
+    Why not a library: Python's dict takes about 100 bytes a key; pandas' and pyarrow's hash
+    tables are rebuilt by every lookup or addition."""
 
     def __init__(self, keys: np.ndarray, owners: np.ndarray) -> None:
-        self._count = 0
-        self._allocate(max(len(keys), 1) * 3)
-        self._put_all(np.asarray(keys, np.int64), np.asarray(owners, np.int64))
+        keys, owners = np.asarray(keys, np.int64), np.asarray(owners, np.int64)
+        self._size = len(keys)
+        self._keys = np.empty(max(2 * len(keys), 1024), np.int64)  # untouched pages cost nothing
+        self._owners = np.empty(len(self._keys), np.int64)
+        self._keys[: len(keys)] = keys
+        self._owners[: len(keys)] = owners
+        self._build(3 * len(keys))
 
     def __len__(self) -> int:
-        return self._count
-
-    def _allocate(self, slots: int) -> None:
-        self._bits = max(10, int(slots - 1).bit_length())
-        self._keys = np.full(1 << self._bits, _EMPTY, np.int64)
-        self._owners = np.zeros(1 << self._bits, np.int64)
+        return self._size
 
     def _home(self, keys: np.ndarray) -> np.ndarray:
         return keys >> (63 - self._bits)
 
-    def _put_all(self, keys: np.ndarray, owners: np.ndarray) -> None:
-        """Fill the empty table in one pass: in key order, each entry takes its home slot or the
-        one after the entry before it, whichever is later (what probing one by one would do)."""
-        if not len(keys):
+    def _build(self, slots: int) -> None:
+        """A new table of at least `slots` slots, holding every pair, filled in one pass: in
+        order of home slot, each pair takes its home or the slot after the pair before it,
+        whichever is later (what inserting them one by one with probing would do)."""
+        self._bits = max(10, int(max(slots, 2) - 1).bit_length())
+        self._table = np.full(1 << self._bits, -1, np.int32)
+        n = self._size
+        if n == 0:
             return
-        if len(keys) > 1 and not bool(np.all(keys[1:] >= keys[:-1])):
-            order = np.argsort(keys, kind="stable")
-            keys, owners = keys[order], owners[order]
-        step = np.arange(len(keys))
-        slots = np.maximum.accumulate(self._home(keys) - step) + step
-        inside = slots < len(self._keys)  # the last few may run past the end: they wrap round
-        self._keys[slots[inside]] = keys[inside]
-        self._owners[slots[inside]] = owners[inside]
-        self._count += int(inside.sum())
+        # sort (home, position) packed in one int64 (numpy sorts plain integers fastest), in place
+        # where it can: every new array's pages cost their first touch
+        position_bits = max(n - 1, 1).bit_length()
+        packed = self._home(self._keys[:n])
+        packed <<= position_bits
+        positions = np.arange(n, dtype=np.int64)
+        packed |= positions
+        packed.sort()
+        np.bitwise_and(packed, (1 << position_bits) - 1, out=positions)
+        slots_taken = packed
+        slots_taken >>= position_bits  # the homes, in order
+        step = np.arange(n, dtype=np.int64)
+        slots_taken -= step
+        np.maximum.accumulate(slots_taken, out=slots_taken)
+        slots_taken += step
+        inside = slots_taken < len(self._table)  # the last few may run past the end: they wrap round
+        self._table[slots_taken[inside]] = positions[inside]
         if not inside.all():
-            self.add(keys[~inside], owners[~inside])
+            self._insert(positions[~inside])
 
     def add(self, keys: np.ndarray, owners: np.ndarray) -> None:
-        """Add (key, owner) pairs (a story holds each of its keys once)."""
+        """Add (key, owner) pairs."""
         keys, owners = np.asarray(keys, np.int64), np.asarray(owners, np.int64)
-        if 2 * (self._count + len(keys)) > len(self._keys):
-            old = self._keys != _EMPTY
-            old_keys, old_owners = self._keys[old], self._owners[old]
-            self._count = 0
-            self._allocate(4 * (len(old_keys) + len(keys)))
-            self._put_all(np.concatenate([old_keys, keys]), np.concatenate([old_owners, owners]))
-            return
-        mask = len(self._keys) - 1
-        slots = self._home(keys)
-        pending = np.arange(len(keys))
+        start, end = self._size, self._size + len(keys)
+        if end > len(self._keys):
+            grown = max(2 * len(self._keys), end)
+            self._keys = np.concatenate([self._keys[:start], np.empty(grown - start, np.int64)])
+            self._owners = np.concatenate([self._owners[:start], np.empty(grown - start, np.int64)])
+        self._keys[start:end] = keys
+        self._owners[start:end] = owners
+        self._size = end
+        if 2 * end > len(self._table):
+            self._build(4 * end)
+        else:
+            self._insert(np.arange(start, end, dtype=np.int64))
+
+    def _insert(self, positions: np.ndarray) -> None:
+        mask = len(self._table) - 1
+        slots = self._home(self._keys[positions])
+        pending = np.arange(len(positions))
         while len(pending):
             at = slots[pending]
-            free = self._keys[at] == _EMPTY
-            mine, there = pending[free], at[free]
+            free = self._table[at] == -1
+            mine, there = positions[pending[free]], at[free]
             # several may race for one free slot: each writes, one wins, the others probe on
-            self._keys[there] = keys[mine]
-            self._owners[there] = owners[mine]
+            self._table[there] = mine
             landed = np.zeros(len(pending), dtype=bool)
-            landed[free] = (self._keys[there] == keys[mine]) & (self._owners[there] == owners[mine])
+            landed[free] = self._table[there] == mine
             pending = pending[~landed]
             slots[pending] = (slots[pending] + 1) & mask
-        self._count += len(keys)
 
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pairs (key, owner) whose key is one of `keys` (distinct)."""
         keys = np.asarray(keys, np.int64)
-        mask = len(self._keys) - 1
+        mask = len(self._table) - 1
         slots = self._home(keys)
         active = np.arange(len(keys))
-        found_keys, found_owners = [], []
+        found: list[np.ndarray] = []
         while len(active):
-            at = slots[active]
-            there = self._keys[at]
-            match = there == keys[active]
+            at = self._table[slots[active]]
+            occupied = at >= 0
+            active, at = active[occupied], at[occupied]  # a key's pairs lie between its home and an empty slot
+            match = self._keys[at] == keys[active]
             if match.any():
-                found_keys.append(there[match])
-                found_owners.append(self._owners[at[match]])
-            active = active[there != _EMPTY]  # a key's entries lie between its home and an empty slot
+                found.append(at[match])
             slots[active] = (slots[active] + 1) & mask
-        if not found_keys:
+        if not found:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        return np.concatenate(found_keys), np.concatenate(found_owners)
+        at = np.concatenate(found)
+        return self._keys[at], self._owners[at]
 
 
 @dataclass
@@ -225,7 +243,7 @@ def read_seen_keys(con: duckdb.DuckDBPyConnection, since: datetime) -> SeenKeys:
         "SELECT DISTINCT body_fingerprint FROM articles WHERE duplicate_of IS NULL AND body_fingerprint IS NOT NULL"
     ).fetchnumpy()["body_fingerprint"]
     buckets = con.execute(
-        "SELECT band_key, (hash(article_id) >> 1)::BIGINT AS number FROM lsh_buckets WHERE seen_at >= ? ORDER BY band_key",
+        "SELECT band_key, (hash(article_id) >> 1)::BIGINT AS number FROM lsh_buckets WHERE seen_at >= ? ",
         [since],
     ).fetchnumpy()
     article_ids = ids["article_id"].tolist()
