@@ -185,7 +185,7 @@ class SeenKeys:
             return
         items = buckets["item"].to_numpy()
         numbers = np.zeros(len(ids), np.int64)
-        for item in np.unique(items).tolist():
+        for item in set(items[np.flatnonzero(np.diff(items, prepend=-1))].tolist()):  # (rows come item by item)
             numbers[item] = self._number(ids[item])
         self.buckets.add(buckets["band_key"].to_numpy(), numbers[items])
 
