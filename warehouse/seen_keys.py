@@ -36,85 +36,106 @@ class BucketIndex:
     "owner"), so that looking up or adding a batch's 32,000 keys is a few vectorised passes
     (about 1 ms each on 3.2 million keys), not a Python loop or a scan.
 
-    The pairs are kept in the order they came, in two growing arrays (`keys`, `owners`); an
-    open-addressing hash table with linear probing holds, per slot, the position of a pair (-1:
-    empty). A key's home slot is its high bits (the keys are uniform 63-bit hashes). The table
-    stays at most half full; past that it is built again, twice as large. At 4 bytes a slot plus
-    16 a pair, 3.2 million keys take about 120 MB. (Memory matters twice here: every page of a new
-    array is zeroed on first touch, about 2 ms a MB on the development machine, so a table of
-    whole pairs, 16 bytes a slot, took 0.6 s to fill.)
+    The pairs stay in the order they came: the ones it was made with, in the arrays it was given
+    (as read from the file), then those added, in arrays that double as they fill. An
+    open-addressing hash table with linear probing holds, per slot, 1 + the position of a pair
+    (0: empty). A key's home slot is its high bits (the keys are uniform 63-bit hashes). The
+    table stays at most half full; past that it is built again, larger. 3.2 million keys take
+    about 120 MB: 67 MB of table, 51 MB of pairs.
+
+    Memory is time here: every page of a new array costs a fault on first touch, and in a
+    process that has loaded a batch those cost 2-5 ms per MB on the development machine (numpy
+    asks for transparent huge pages, which this machine is slow to fault in). Hence pairs are not
+    copied, the table starts zeroed by the kernel, and the one-pass fill works in place.
 
     Why not a library: Python's dict takes about 100 bytes a key; pandas' and pyarrow's hash
     tables are rebuilt by every lookup or addition."""
 
     def __init__(self, keys: np.ndarray, owners: np.ndarray) -> None:
-        keys, owners = np.asarray(keys, np.int64), np.asarray(owners, np.int64)
-        self._size = len(keys)
-        self._keys = np.empty(max(2 * len(keys), 1024), np.int64)  # untouched pages cost nothing
-        self._owners = np.empty(len(self._keys), np.int64)
-        self._keys[: len(keys)] = keys
-        self._owners[: len(keys)] = owners
-        self._build(3 * len(keys))
+        self._first_keys = np.ascontiguousarray(keys, np.int64)
+        self._first_owners = np.ascontiguousarray(owners, np.int64)
+        self._first = len(self._first_keys)
+        self._added_keys = np.empty(0, np.int64)
+        self._added_owners = np.empty(0, np.int64)
+        self._added = 0
+        self._build(3 * self._first)
 
     def __len__(self) -> int:
-        return self._size
+        return self._first + self._added
 
     def _home(self, keys: np.ndarray) -> np.ndarray:
         return keys >> (63 - self._bits)
+
+    def _at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The keys and owners of the pairs at `positions`."""
+        if self._added == 0:
+            return self._first_keys[positions], self._first_owners[positions]
+        later = positions >= self._first
+        if self._first == 0 or later.all():
+            return self._added_keys[positions - self._first], self._added_owners[positions - self._first]
+        keys, owners = self._first_keys[np.where(later, 0, positions)], self._first_owners[np.where(later, 0, positions)]
+        keys[later] = self._added_keys[positions[later] - self._first]
+        owners[later] = self._added_owners[positions[later] - self._first]
+        return keys, owners
 
     def _build(self, slots: int) -> None:
         """A new table of at least `slots` slots, holding every pair, filled in one pass: in
         order of home slot, each pair takes its home or the slot after the pair before it,
         whichever is later (what inserting them one by one with probing would do)."""
         self._bits = max(10, int(max(slots, 2) - 1).bit_length())
-        self._table = np.full(1 << self._bits, -1, np.int32)
-        n = self._size
+        self._table = np.zeros(1 << self._bits, np.int32)
+        n = len(self)
         if n == 0:
             return
-        # sort (home, position) packed in one int64 (numpy sorts plain integers fastest), in place
-        # where it can: every new array's pages cost their first touch
+        keys = self._first_keys if self._added == 0 else np.concatenate(
+            [self._first_keys, self._added_keys[: self._added]])
+        # sort (home, position) packed in one int64 (numpy sorts plain integers fastest)
         position_bits = max(n - 1, 1).bit_length()
-        packed = self._home(self._keys[:n])
+        packed = self._home(keys)
         packed <<= position_bits
-        positions = np.arange(n, dtype=np.int64)
-        packed |= positions
+        step = np.arange(n, dtype=np.int32)
+        packed |= step
         packed.sort()
-        np.bitwise_and(packed, (1 << position_bits) - 1, out=positions)
+        stored = np.empty(n, np.int32)  # 1 + position, as the table holds it
+        np.bitwise_and(packed, (1 << position_bits) - 1, out=stored, casting="unsafe")
+        stored += 1
         slots_taken = packed
         slots_taken >>= position_bits  # the homes, in order
-        step = np.arange(n, dtype=np.int64)
         slots_taken -= step
         np.maximum.accumulate(slots_taken, out=slots_taken)
         slots_taken += step
-        inside = slots_taken < len(self._table)  # the last few may run past the end: they wrap round
-        self._table[slots_taken[inside]] = positions[inside]
-        if not inside.all():
-            self._insert(positions[~inside])
+        if slots_taken[-1] < len(self._table):
+            self._table[slots_taken] = stored
+            return
+        inside = slots_taken < len(self._table)  # the last few run past the end: they wrap round
+        self._table[slots_taken[inside]] = stored[inside]
+        self._insert(stored[~inside].astype(np.int64) - 1)
 
     def add(self, keys: np.ndarray, owners: np.ndarray) -> None:
         """Add (key, owner) pairs."""
         keys, owners = np.asarray(keys, np.int64), np.asarray(owners, np.int64)
-        start, end = self._size, self._size + len(keys)
-        if end > len(self._keys):
-            grown = max(2 * len(self._keys), end)
-            self._keys = np.concatenate([self._keys[:start], np.empty(grown - start, np.int64)])
-            self._owners = np.concatenate([self._owners[:start], np.empty(grown - start, np.int64)])
-        self._keys[start:end] = keys
-        self._owners[start:end] = owners
-        self._size = end
-        if 2 * end > len(self._table):
-            self._build(4 * end)
+        start, end = self._added, self._added + len(keys)
+        if end > len(self._added_keys):
+            grown = max(2 * len(self._added_keys), end, 1 << 16)
+            self._added_keys = np.concatenate([self._added_keys[:start], np.empty(grown - start, np.int64)])
+            self._added_owners = np.concatenate([self._added_owners[:start], np.empty(grown - start, np.int64)])
+        self._added_keys[start:end] = keys
+        self._added_owners[start:end] = owners
+        self._added = end
+        if 2 * len(self) > len(self._table):
+            self._build(3 * len(self))
         else:
-            self._insert(np.arange(start, end, dtype=np.int64))
+            self._insert(np.arange(self._first + start, self._first + end, dtype=np.int64))
 
     def _insert(self, positions: np.ndarray) -> None:
         mask = len(self._table) - 1
-        slots = self._home(self._keys[positions])
+        slots = self._home(self._at(positions)[0])
+        stored = (positions + 1).astype(np.int32)
         pending = np.arange(len(positions))
         while len(pending):
             at = slots[pending]
-            free = self._table[at] == -1
-            mine, there = positions[pending[free]], at[free]
+            free = self._table[at] == 0
+            mine, there = stored[pending[free]], at[free]
             # several may race for one free slot: each writes, one wins, the others probe on
             self._table[there] = mine
             landed = np.zeros(len(pending), dtype=bool)
@@ -131,16 +152,15 @@ class BucketIndex:
         found: list[np.ndarray] = []
         while len(active):
             at = self._table[slots[active]]
-            occupied = at >= 0
-            active, at = active[occupied], at[occupied]  # a key's pairs lie between its home and an empty slot
-            match = self._keys[at] == keys[active]
+            occupied = at > 0
+            active, at = active[occupied], at[occupied] - 1  # a key's pairs lie between its home and an empty slot
+            match = self._at(at)[0] == keys[active]
             if match.any():
                 found.append(at[match])
             slots[active] = (slots[active] + 1) & mask
         if not found:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        at = np.concatenate(found)
-        return self._keys[at], self._owners[at]
+        return self._at(np.concatenate(found))
 
 
 @dataclass
