@@ -64,3 +64,8 @@ def test_a_story_stored_in_the_session_is_found_by_its_keys():
     seen.add(["x" * 24, "y" * 24, "z" * 24], ["fp"], buckets)
     assert seen.bucket_holders(np.array([6], np.int64)) == {"y" * 24: [6], "z" * 24: [6]}
     assert seen.known_ids(["x" * 24, "w" * 24]) == ["x" * 24] and seen.known_fingerprints(["fp", "other"]) == ["fp"]
+
+
+def test_a_bucket_row_whose_story_is_gone_names_no_story():
+    seen = SeenKeys(set(), set(), BucketIndex(np.array([11], np.int64), np.array([7], np.int64)), {})
+    assert seen.bucket_holders(np.array([11], np.int64)) == {}

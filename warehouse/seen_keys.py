@@ -192,7 +192,9 @@ class SeenKeys:
         found_keys, owners = self.buckets.holders(keys)
         out: dict[str, list[int]] = {}
         for key, owner in zip(found_keys.tolist(), owners.tolist()):
-            for article_id in self.ids_of.get(owner) or (self.id_of[owner],):
+            # (a bucket row whose story has no articles row, which only a hand-edited file has,
+            # names no story)
+            for article_id in self.ids_of.get(owner) or ((self.id_of[owner],) if owner in self.id_of else ()):
                 out.setdefault(article_id, []).append(key)
         return out
 
@@ -219,10 +221,10 @@ class SeenKeys:
 
 @dataclass
 class SessionKeys:
-    """A writer session's filters: read when its second load starts (a session with one load,
+    """A writer session's keys: read when its second load starts (a session with one load,
     like a scheduled run's, never pays for reading them), then kept up to date by each load.
-    `limit`: the most bucket keys worth holding in memory (the index takes 48-96 bytes a key);
-    above it, the session keeps asking the file."""
+    `limit`: the most bucket keys worth holding in memory (about 40 bytes each, ids and
+    fingerprints aside); above it, the session keeps asking the file."""
 
     limit: int
     loads: int = 0
@@ -230,7 +232,7 @@ class SessionKeys:
     too_many: bool = False
 
     def for_load(self, con: duckdb.DuckDBPyConnection, since: datetime) -> SeenKeys | None:
-        """The filters for the load that starts now (None: ask the file)."""
+        """The keys for the load that starts now (None: ask the file)."""
         self.loads += 1
         if self.keys is None and self.loads >= 2 and not self.too_many:
             if count_bucket_keys(con, since) > self.limit:
@@ -263,7 +265,7 @@ def read_seen_keys(con: duckdb.DuckDBPyConnection, since: datetime) -> SeenKeys:
         "SELECT DISTINCT body_fingerprint FROM articles WHERE duplicate_of IS NULL AND body_fingerprint IS NOT NULL"
     ).fetchnumpy()["body_fingerprint"]
     buckets = con.execute(
-        "SELECT band_key, (hash(article_id) >> 1)::BIGINT AS number FROM lsh_buckets WHERE seen_at >= ? ",
+        "SELECT band_key, (hash(article_id) >> 1)::BIGINT AS number FROM lsh_buckets WHERE seen_at >= ?",
         [since],
     ).fetchnumpy()
     article_ids = ids["article_id"].tolist()
