@@ -200,6 +200,8 @@ def test_a_session_of_several_loads_decides_like_separate_loads(tmp_path, key_li
     held_file.migrate()
     with held_file.session() as held:
         got = [_decisions(load(held, *batch)) for batch in _SESSION_BATCHES]
+        kept = held._seen.keys  # the path under test: keys in memory, or the file asked each time
+    assert (kept is not None) == (key_limit > 0)
     assert got == expected
     assert [k for _, k, *_ in expected[1]] == ["duplicate", "duplicate", "updated", "unchanged"]
     assert [r for _, _, r, *_ in expected[2]] == ["near_copy", "exact_body", None]

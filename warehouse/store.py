@@ -76,8 +76,8 @@ class Warehouse:
         checkpoints on its own (the session always checkpoints when it ends); `health_rules`: the
         thresholds `source_health` flags by, written with each run's source outcomes
         (`record_source_runs`; None: leave the file's as they are); `session_key_limit`: the most
-        LSH bucket keys a session that loads several batches keeps in memory (16 bytes each) to ask
-        the file less (`warehouse/seen_keys.py`)."""
+        LSH bucket keys a session that loads several batches keeps in memory (about 40 bytes each)
+        to ask the file less (`warehouse/seen_keys.py`); past it, the session asks the file."""
         self.path = Path(path)
         self.checkpoint_threshold = checkpoint_threshold
         self._con: duckdb.DuckDBPyConnection | None = None  # set only on the copy a session yields
@@ -113,9 +113,10 @@ class Warehouse:
         yielded object is its own transaction on one connection, and the file is checkpointed
         once, at the end, instead of after every verb. From its second load on, the dedup
         lookups are answered from keys the session keeps in memory (`warehouse/seen_keys.py`).
-        Other processes cannot open the file meanwhile, so keep a session to one run's writes. When the file stays busy past the
-        lock timeout and `stage_when_busy` is set, yields this warehouse without a held file and
-        without a further wait: each verb tries the file once and otherwise stages its rows."""
+        Other processes cannot open the file meanwhile, so keep a session to one run's writes.
+        When the file stays busy past the lock timeout and `stage_when_busy` is set, yields this
+        warehouse without a held file and without a further wait: each verb tries the file once
+        and otherwise stages its rows."""
         if self._con is not None:  # already in a session
             yield self
             return
