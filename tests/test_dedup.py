@@ -196,7 +196,9 @@ def test_a_session_of_several_loads_decides_like_separate_loads(tmp_path, key_li
     alone = Warehouse(tmp_path / "alone.duckdb")
     alone.migrate()
     expected = [_decisions(load(alone, *batch)) for batch in _SESSION_BATCHES]
-    held_file = Warehouse(tmp_path / "session.duckdb", session_key_limit=key_limit)
+    # (batches this small are a large share of the window's keys: the share is lifted, so that
+    # only the limit decides which path is taken)
+    held_file = Warehouse(tmp_path / "session.duckdb", session_key_limit=key_limit, session_key_share=1.0)
     held_file.migrate()
     with held_file.session() as held:
         got = [_decisions(load(held, *batch)) for batch in _SESSION_BATCHES]
@@ -208,7 +210,9 @@ def test_a_session_of_several_loads_decides_like_separate_loads(tmp_path, key_li
     assert rows(held_file, "SELECT count(*) FROM lsh_buckets") == rows(alone, "SELECT count(*) FROM lsh_buckets")
 
 
-def test_a_session_keeps_asking_the_file_about_stories_a_rolled_back_load_left_in_memory(warehouse):
+def test_a_session_keeps_asking_the_file_about_stories_a_rolled_back_load_left_in_memory(tmp_path):
+    warehouse = Warehouse(tmp_path / "w.duckdb", session_key_share=1.0)
+    warehouse.migrate()
     with warehouse.session() as held:
         load(held, story("wefaq", 1, SEED))
         with pytest.raises(ZeroDivisionError):
@@ -216,5 +220,21 @@ def test_a_session_keeps_asking_the_file_about_stories_a_rolled_back_load_left_i
                 held.upsert_articles([LoadItem(story("youm7", 1, OTHER), FETCHED)], _con=con)
                 1 / 0
         result = load(held, story("youm7", 1, OTHER), story("digest", 1, SEED[:-1]))
+        assert held._seen.keys is not None  # the keys were in memory
     assert [(d.kind, d.reason) for d in result.decisions] == [("new", None), ("duplicate", "near_copy")]
     assert rows(warehouse, "SELECT source FROM articles ORDER BY source") == [("digest",), ("wefaq",), ("youm7",)]
+
+
+def test_a_session_reads_the_keys_only_for_a_batch_small_beside_the_window(tmp_path):
+    # 32 bucket keys a story: the second batch (1 story) against 3 stories' 96 keys is a share of
+    # 1/3, over the limit of 1/4; the third (1 story) against 4 stories' 128 keys is 1/4
+    warehouse = Warehouse(tmp_path / "w.duckdb", session_key_share=0.25)
+    warehouse.migrate()
+    with warehouse.session() as held:
+        load(held, story("wefaq", 1, SEED), story("youm7", 1, OTHER), story("mirror", 1, SEED[1:-1]))
+        load(held, story("digest", 1, OTHER[:-1]))
+        after_large = held._seen.keys
+        result = load(held, story("digest", 2, SEED[:-1]))
+        after_small = held._seen.keys
+    assert after_large is None and after_small is not None
+    assert [(d.kind, d.reason) for d in result.decisions] == [("duplicate", "near_copy")]

@@ -84,6 +84,8 @@ class PreparedBatch(Sequence[Prepared]):
     search: pa.Table
     band_keys: np.ndarray  # the distinct LSH bucket keys of the batch (int64, sorted)
     repeated_keys: np.ndarray  # those held by more than one item of the batch
+    article_ids: list[str]  # the distinct story ids of the batch, sorted
+    fingerprints: list[str]  # the distinct body fingerprints of the batch, sorted
 
     @classmethod
     def of(cls, prepared: Sequence[Prepared]) -> PreparedBatch:
@@ -94,7 +96,8 @@ class PreparedBatch(Sequence[Prepared]):
         keys, counts = np.unique(pc.list_flatten(signatures["band_keys"]).to_numpy().astype(np.int64), return_counts=True)
         # (an item's own keys are distinct: 63-bit hashes of its 32 bands, each seeded with the band)
         return cls(items, versions_table(items), article_rows(items), signatures, bucket_rows(signatures),
-                   search_rows(items), keys, keys[counts > 1])
+                   search_rows(items), keys, keys[counts > 1], sorted({p.article_id for p in items}),
+                   sorted({p.fingerprint for p in items if p.fingerprint}))
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.items[index]

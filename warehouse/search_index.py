@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from parsers.search_terms import query_terms
+from warehouse.connection import arrow_over, execute_over
 from warehouse.query import run_query
 
 __all__ = ["index_documents", "SearchHit", "search"]
@@ -58,13 +59,11 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
         else:
             doc_ids[i] = next_id
             next_id += 1
-    con.register(
-        "batch_docs",
+    execute_over(
+        con, "INSERT INTO search_docs BY NAME SELECT * FROM batch_rows",
         pa.table({"doc_id": pa.array(doc_ids), "article_id": docs["article_id"], "content_hash": docs["content_hash"],
                   "language": docs["language"], "doc_len": docs["doc_len"]}),
     )
-    con.execute("INSERT INTO search_docs BY NAME SELECT * FROM batch_docs")
-    con.unregister("batch_docs")
 
     # Flat columns with C-level list operations and the batch's terms dictionary-encoded
     # (`batch_tables.search_rows`): each distinct term is looked up once, and a posting's term id
@@ -77,24 +76,23 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
     codes = flat.indices.to_numpy(zero_copy_only=False)
     used = np.flatnonzero(np.bincount(codes, minlength=len(flat.dictionary)))
     vocabulary = flat.dictionary.take(pa.array(used))
-    con.register("batch_terms", pa.table({"term": vocabulary}))
-    con.execute(
+    batch_terms = pa.table({"term": vocabulary})
+    execute_over(
+        con,
         "INSERT INTO search_terms SELECT (SELECT coalesce(max(term_id), 0) FROM search_terms) + row_number() OVER (), term "
-        "FROM (SELECT term FROM batch_terms ANTI JOIN search_terms USING (term) ORDER BY term)"
+        "FROM (SELECT term FROM batch_rows ANTI JOIN search_terms USING (term) ORDER BY term)",
+        batch_terms,
     )
-    known = con.sql("SELECT term, term_id FROM search_terms SEMI JOIN batch_terms USING (term)").to_arrow_table()
-    con.unregister("batch_terms")
+    known = arrow_over(con, "SELECT term, term_id FROM search_terms SEMI JOIN batch_rows USING (term)", batch_terms)
     term_id_of_code = np.zeros(len(flat.dictionary), dtype=np.int32)
     positions = pc.index_in(vocabulary, value_set=known.column("term")).to_numpy(zero_copy_only=False)
     term_id_of_code[used] = known.column("term_id").to_numpy()[positions]
     lengths = pc.list_value_length(docs["terms"]).to_numpy(zero_copy_only=False)
-    con.register(
-        "batch_postings",
+    execute_over(
+        con, "INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_rows",
         pa.table({"term_id": pa.array(term_id_of_code[codes]), "doc_id": pa.array(np.repeat(doc_ids, lengths)),
                   "tf": pc.list_flatten(docs["tfs"]).cast(pa.int32())}),
     )
-    con.execute("INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_postings")
-    con.unregister("batch_postings")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from warehouse.connection import WarehouseBusy, open_reader, open_session, open_writer, transaction
+from warehouse.connection import WarehouseBusy, execute_over, open_reader, open_session, open_writer, transaction
 from warehouse.batch_tables import articles_table, select_item_rows, select_rows, with_run_id
 from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
 from warehouse.health import HealthRules, SourceRun, read_health, source_runs_table, write_rules
@@ -68,6 +68,7 @@ class Warehouse:
         checkpoint_threshold: str = "1GB",
         health_rules: HealthRules | None = None,
         session_key_limit: int = 10_000_000,
+        session_key_share: float = 0.05,
     ) -> None:
         """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
         shingles) for a near copy; `dedup_window_days`: how far back new articles are compared;
@@ -77,12 +78,15 @@ class Warehouse:
         thresholds `source_health` flags by, written with each run's source outcomes
         (`record_source_runs`; None: leave the file's as they are); `session_key_limit`: the most
         LSH bucket keys a session that loads several batches keeps in memory (about 40 bytes each)
-        to ask the file less (`warehouse/seen_keys.py`); past it, the session asks the file."""
+        to ask the file less (`warehouse/seen_keys.py`); past it, the session asks the file;
+        `session_key_share`: the session reads those keys only for a batch with at most this
+        share of the dedup window's bucket keys (a larger batch is answered as fast by the file)."""
         self.path = Path(path)
         self.checkpoint_threshold = checkpoint_threshold
         self._con: duckdb.DuckDBPyConnection | None = None  # set only on the copy a session yields
         self._seen: SessionKeys | None = None  # likewise: what the session knows the file holds
         self.session_key_limit = session_key_limit
+        self.session_key_share = session_key_share
         self.lock_timeout = lock_timeout
         self.near_duplicate_threshold = near_duplicate_threshold
         self.dedup_window_days = dedup_window_days
@@ -134,7 +138,7 @@ class Warehouse:
         with stack:
             held = copy.copy(self)
             held._con = con
-            held._seen = SessionKeys(self.session_key_limit)
+            held._seen = SessionKeys(self.session_key_limit, self.session_key_share)
             yield held
 
     @contextmanager
@@ -433,14 +437,13 @@ class Warehouse:
         if prepared is None:  # CPU work (normalising, MinHash) before the file is taken; callers
             prepared = prepare(items)  # with spare cores pass `warehouse.dedup.prepare(items)` made elsewhere
         prepared = PreparedBatch.of(prepared)
-        ids = sorted({p.article_id for p in prepared})
-        fps = sorted({p.fingerprint for p in prepared if p.fingerprint})
+        ids, fps = prepared.article_ids, prepared.fingerprints
         dedup_wall, dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
         with (nullcontext(_con) if _con is not None else self._writing()) as con:  # merges staged batches first
             wall, cpu = time.perf_counter(), time.thread_time()
             since = _utc_now() - timedelta(days=self.dedup_window_days)
             # in a session's later loads, the file is asked only about keys it may hold
-            seen = self._seen.for_load(con, since) if self._seen is not None else None
+            seen = self._seen.for_load(con, since, len(prepared.band_keys)) if self._seen is not None else None
             known_hashes = self._current_hashes(con, ids if seen is None else seen.known_ids(ids))
             known_fps = self._originals_by_fingerprint(con, fps if seen is None else seen.known_fingerprints(fps))
             candidates, candidate_keys = (find_candidates(con, prepared.band_keys, since) if seen is None
@@ -501,23 +504,22 @@ class Warehouse:
         # insert. An update may restore an older version's content: that pair already exists.
         for rows, conflict in ((fresh, ""), (updated, " ON CONFLICT DO NOTHING")):
             if rows:
-                con.register("batch_versions", with_run_id(select_rows(prepared.versions, rows), run_id))
-                con.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_versions" + conflict)
-                con.unregister("batch_versions")
+                execute_over(con, "INSERT INTO article_versions BY NAME SELECT * FROM batch_rows" + conflict,
+                             with_run_id(select_rows(prepared.versions, rows), run_id))
         buckets = None
         if fresh:
             fresh_decisions = [decisions[i] for i in fresh]
             articles = articles_table(select_rows(prepared.articles, fresh), fresh_decisions, run_id, now)
-            con.register("batch_articles", articles)
-            con.execute("INSERT INTO articles BY NAME SELECT * FROM batch_articles")
-            con.unregister("batch_articles")
+            execute_over(con, "INSERT INTO articles BY NAME SELECT * FROM batch_rows", articles)
             buckets = select_item_rows(prepared.buckets, fresh, len(prepared))
             add_signatures(con, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions],
                            now, buckets)
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
-            con.register(
-                "batch_seen",
+            execute_over(
+                con,
+                "UPDATE articles SET last_seen_at = ?, content_hash = s.content_hash, title = s.title, "
+                "published_at = s.published_at FROM batch_rows s WHERE articles.article_id = s.article_id",
                 pa.table(
                     {
                         "article_id": [d.article_id for d in seen],
@@ -526,13 +528,8 @@ class Warehouse:
                         "published_at": pa.array([d.item.article.published_at for d in seen], _TS),
                     }
                 ),
-            )
-            con.execute(
-                "UPDATE articles SET last_seen_at = ?, content_hash = s.content_hash, title = s.title, "
-                "published_at = s.published_at FROM batch_seen s WHERE articles.article_id = s.article_id",
                 [now],
             )
-            con.unregister("batch_seen")
         return buckets
 
 
