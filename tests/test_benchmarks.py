@@ -30,3 +30,22 @@ def test_the_load_benchmark_reports_every_configuration_against_its_floors():
     written = summary["floor-all"]["runs"][0]["table_rows"]
     assert {written[t] for t in ("article_versions", "articles", "article_signatures", "search_docs")} == {300}
     assert written["lsh_buckets"] == 300 * DEFAULT_PARAMS.bands and written["search_postings"] > 300
+
+
+def test_the_load_profile_times_every_statement_of_a_session_through_its_wrapper(tmp_path):
+    # its timing wrapper stands between the loader and DuckDB, whose replacement scans look for
+    # the loader's Arrow rows among the locals of the caller: a wrapper that lost them would fail here
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import load
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    load.prefill(tmp_path / "pre.duckdb", 200)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "load_profile.py"), "--prefilled", str(tmp_path / "pre.duckdb"),
+         "--batch", "50", "--batches", "3", "--top", "40"],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout
+    assert "3 batches of 50" in out
+    for statement in ("INSERT INTO article_versions", "INSERT INTO articles", "INSERT INTO search_postings", "COMMIT"):
+        assert statement in out

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from parsers import Article, Block
-from warehouse import LoadItem, PageFailure, Warehouse, WarehouseMissing, run_query
+from warehouse import LoadItem, PageFailure, Warehouse, WarehouseError, WarehouseMissing, run_query
 from warehouse.migrations import available_migrations
 
 FETCHED = datetime(2024, 4, 27, 6, 0, tzinfo=timezone.utc)
@@ -287,3 +287,14 @@ def test_a_load_runs_with_the_collector_paused_and_restores_it(warehouse, monkey
     monkeypatch.setattr(store, "decide_batch", recording)
     warehouse.upsert_articles([LoadItem(article(1), FETCHED)])
     assert states == [False] and gc.isenabled()
+
+
+def test_a_writer_refuses_a_file_with_a_table_named_like_the_loaders_rows(warehouse):
+    # the loader's statements read their Arrow rows by the name batch_rows (a replacement scan):
+    # a table of that name would be read in their place
+    con = duckdb.connect(str(warehouse.path))
+    con.execute("CREATE TABLE batch_rows AS SELECT 1 AS x")
+    con.close()
+    with pytest.raises(WarehouseError, match="batch_rows"):
+        warehouse.upsert_articles([LoadItem(article(1), FETCHED)])
+    assert run_query(warehouse.path, "SELECT count(*) FROM articles").rows == [(0,)]
