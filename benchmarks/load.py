@@ -37,6 +37,8 @@ the keys is part of the second batch's time); the time counted is every batch's
   (`warehouse.connection.open_session`, the same checkpoint threshold) and checkpointed at the
   end. DuckDB's cost of the same rows in the same durable transactions: the gap between it and
   `prepared:N` is only what the loader does beyond writing (lookups, decisions, building tables).
+Floors and loader hand DuckDB their Arrow rows the same way (`warehouse.connection.execute_over`,
+a replacement scan; until v14 the floors registered each table, some 0.3 ms a table).
 Every configuration, floors and loads alike, runs with the same DuckDB `memory_limit`
 (`--memory-limit`; default 1GB, the loader's own default, the `duckdb_memory_limit` setting): a
 floor with 80% of RAM beside a loader capped at 1 GB compared the buffer pools, not the work.
@@ -122,7 +124,7 @@ def run_floor(db: str, start: int, total: int, row_groups: bool = False, memory_
     with akhbar's row group size) instead of a plain `duckdb.connect`."""
     import duckdb
 
-    from warehouse.connection import duckdb_config, open_session
+    from warehouse.connection import duckdb_config, execute_over, open_session
 
     from warehouse.dedup import decide_batch, prepare
     from warehouse.batch_tables import article_rows, articles_table as _articles_table, versions_table as _versions_table
@@ -141,10 +143,8 @@ def run_floor(db: str, start: int, total: int, row_groups: bool = False, memory_
     else:
         con = duckdb.connect(db, config=duckdb_config(memory_limit))
     con.execute("BEGIN")
-    con.register("v", versions)
-    con.register("a", arts)
-    con.execute("INSERT INTO article_versions BY NAME SELECT * FROM v")
-    con.execute("INSERT INTO articles BY NAME SELECT * FROM a")
+    execute_over(con, "INSERT INTO article_versions BY NAME SELECT * FROM batch_rows", versions)
+    execute_over(con, "INSERT INTO articles BY NAME SELECT * FROM batch_rows", arts)
     con.execute("COMMIT")
     if row_groups:
         session.__exit__(None, None, None)  # checkpoints and closes
@@ -192,7 +192,7 @@ def run_floor_all(db: str, rows_dir: str, total: int, memory_limit: str | None =
     import duckdb
     import pyarrow.parquet as pq
 
-    from warehouse.connection import duckdb_config
+    from warehouse.connection import duckdb_config, execute_over
 
     tables = {table: pq.read_table(Path(rows_dir) / f"{table}.parquet") for table in _NEW_ROWS}
     rows = {table: t.num_rows for table, t in tables.items()}
@@ -200,9 +200,7 @@ def run_floor_all(db: str, rows_dir: str, total: int, memory_limit: str | None =
     con = duckdb.connect(db, config=duckdb_config(memory_limit))
     con.execute("BEGIN")
     for table, arrow in tables.items():
-        con.register("rows", arrow)
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rows")
-        con.unregister("rows")
+        execute_over(con, f"INSERT INTO {table} BY NAME SELECT * FROM batch_rows", arrow)
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
     con.close()
@@ -217,7 +215,7 @@ def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint
     `INSERT … SELECT` per table) on the loader's connection, then the closing checkpoint."""
     import pyarrow.parquet as pq
 
-    from warehouse.connection import open_session
+    from warehouse.connection import execute_over, open_session
 
     tables = {table: pq.read_table(Path(rows_dir) / f"{table}.parquet") for table in _NEW_ROWS}
     parts = -(-total // batch)
@@ -230,9 +228,7 @@ def run_floor_batched(db: str, rows_dir: str, total: int, batch: int, checkpoint
             for table, arrow in tables.items():
                 start, stop = arrow.num_rows * part // parts, arrow.num_rows * (part + 1) // parts
                 if stop > start:
-                    con.register("rows", arrow.slice(start, stop - start))
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rows")
-                    con.unregister("rows")
+                    execute_over(con, f"INSERT INTO {table} BY NAME SELECT * FROM batch_rows", arrow.slice(start, stop - start))
             con.execute("COMMIT")
             times.append(time.perf_counter() - t)
     seconds = time.perf_counter() - t0

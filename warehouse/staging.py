@@ -32,35 +32,37 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from parsers import Article, Block
+from warehouse.connection import execute_over
 from warehouse.records import LoadItem
 
 __all__ = ["Staging", "StagedBatch", "merge_staged", "apply_rows", "article_from_dict", "KINDS"]
 
 _TS = pa.timestamp("us", tz="UTC")
 
-#: How each plain kind is merged: the staged rows are registered as `staged`.
+#: How each plain kind is merged: the statement reads the staged rows as `batch_rows`
+#: (`warehouse.connection.execute_over`).
 _MERGE_SQL = {
-    "failures": "INSERT INTO fetch_errors BY NAME SELECT * FROM staged",
+    "failures": "INSERT INTO fetch_errors BY NAME SELECT * FROM batch_rows",
     "runs": (
-        "INSERT INTO runs BY NAME SELECT * FROM staged ON CONFLICT (run_id) DO UPDATE SET "
+        "INSERT INTO runs BY NAME SELECT * FROM batch_rows ON CONFLICT (run_id) DO UPDATE SET "
         "finished_at = coalesce(excluded.finished_at, runs.finished_at), "
         "status = excluded.status, stats = coalesce(excluded.stats, runs.stats), "
         "flow_run_id = coalesce(runs.flow_run_id, excluded.flow_run_id)"
     ),
-    "fetch_log": "INSERT INTO fetch_log BY NAME SELECT * FROM staged",
+    "fetch_log": "INSERT INTO fetch_log BY NAME SELECT * FROM batch_rows",
     "validators": (
         "INSERT OR REPLACE INTO http_validators BY NAME "
         "SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER (PARTITION BY url ORDER BY checked_at DESC) AS _n "
-        "FROM staged) WHERE _n = 1"
+        "FROM batch_rows) WHERE _n = 1"
     ),
     "robots": (
         "INSERT OR REPLACE INTO robots_txt BY NAME "
         "SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER (PARTITION BY origin ORDER BY fetched_at DESC) AS _n "
-        "FROM staged) WHERE _n = 1"
+        "FROM batch_rows) WHERE _n = 1"
     ),
-    "source_runs": "INSERT INTO source_runs BY NAME SELECT * FROM staged ON CONFLICT DO NOTHING",
+    "source_runs": "INSERT INTO source_runs BY NAME SELECT * FROM batch_rows ON CONFLICT DO NOTHING",
     "sources": (
-        "INSERT INTO sources BY NAME SELECT * FROM staged ON CONFLICT (name) DO UPDATE SET "
+        "INSERT INTO sources BY NAME SELECT * FROM batch_rows ON CONFLICT (name) DO UPDATE SET "
         "homepage = excluded.homepage, language = excluded.language, timezone = excluded.timezone, "
         "country = excluded.country, aliases = excluded.aliases, updated_at = excluded.updated_at"
     ),
@@ -196,11 +198,7 @@ def article_from_dict(data: dict) -> Article:
 
 def apply_rows(con: duckdb.DuckDBPyConnection, kind: str, table: pa.Table) -> None:
     """Write rows of a plain kind (failures, runs, sources) with the same statement a merge uses."""
-    con.register("staged", table.replace_schema_metadata(None))
-    try:
-        con.execute(_MERGE_SQL[kind])
-    finally:
-        con.unregister("staged")
+    execute_over(con, _MERGE_SQL[kind], table.replace_schema_metadata(None))
 
 
 def merge_staged(
