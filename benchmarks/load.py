@@ -8,8 +8,9 @@ DuckDB's own floor for the same rows, measured in the same run.
 Each configuration runs in its own process on its own copy of the prefilled file (so peak RSS is
 its own). The loads run in one `Warehouse.session()`: the file is opened once, every batch is its
 own committed transaction, the file is checkpointed when the session ends (and from the second
-batch on, the session answers the dedup lookups from memory: `warehouse/seen_keys.py`; reading
-the keys is part of the second batch's time); the time counted is every batch's
+batch on, for batches of at most 5% of the window's bucket keys, such as 1,000 into 100,000, the
+session answers the dedup lookups from memory: `warehouse/seen_keys.py`; reading the keys is part
+of the second batch's time); the time counted is every batch's
 `upsert_articles` call plus opening and closing (final checkpoint) the session:
 - `prepared`: `upsert_articles(batch, prepared=...)` with the batch prepared beforehand, outside
   the timing (ids, hashes, fingerprints, MinHash signatures, search terms, version rows: the CPU

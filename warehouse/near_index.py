@@ -3,7 +3,8 @@
 Each load looks up only the buckets of its own batch, among stories seen within the rolling
 window, and writes the signatures and buckets of the stories it stores. Nothing is held in
 memory between runs; the lookup is one join per batch, then a fetch of the signatures it found.
-(Within a writer session, from its second load on, the join is answered from memory:
+(Within a writer session, from its second load on, for a batch small beside the window, the
+join is answered from memory:
 `warehouse/seen_keys.py`, then `candidates_among` fetches the signatures.)
 """
 

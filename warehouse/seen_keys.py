@@ -8,7 +8,8 @@ about 20 ms of a batch of 1,000's 85 (`benchmarks/load_profile.py`), most of it 
 over 3.2 million rows.
 
 A session that loads batch after batch (`Warehouse.session()`: a bulk load, a backfill) holds
-the file, so nothing else writes it meanwhile. From its second load on it keeps the keys the file
+the file, so nothing else writes it meanwhile. From its second load on (the first whose batch is
+small beside the dedup window: `SessionKeys.batch_share`) it keeps the keys the file
 holds in memory (a set of ids, a set of fingerprints, a hash table of bucket keys and their
 stories), asks the file about ids and fingerprints only when they are among them, and reads
 only the signatures of the stories the bucket table names. What it keeps may hold more than the

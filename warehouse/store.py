@@ -116,7 +116,8 @@ class Warehouse:
         """This warehouse with the file held open until the block ends: every verb called on the
         yielded object is its own transaction on one connection, and the file is checkpointed
         once, at the end, instead of after every verb. From its second load on, the dedup
-        lookups are answered from keys the session keeps in memory (`warehouse/seen_keys.py`).
+        lookups of a batch small beside the dedup window (`session_key_share`) are answered from
+        keys the session keeps in memory (`warehouse/seen_keys.py`).
         Other processes cannot open the file meanwhile, so keep a session to one run's writes.
         When the file stays busy past the lock timeout and `stage_when_busy` is set, yields this
         warehouse without a held file and without a further wait: each verb tries the file once
