@@ -290,6 +290,7 @@ def scale(n: int, tmp: Path, workers: int, dedup_only: bool, batch: int = 1000) 
     from warehouse.dedup import decide_batch
     from warehouse.batch_tables import signature_rows
     from warehouse.near_index import add_signatures, find_candidates
+    from warehouse.statement_queue import statement_queue
 
     copy_of = _plant(n)
     wh = Warehouse(tmp / f"scale-{n}-{workers}-{int(dedup_only)}.duckdb")
@@ -307,7 +308,8 @@ def scale(n: int, tmp: Path, workers: int, dedup_only: bool, batch: int = 1000) 
             candidates, candidate_keys = find_candidates(con, keys, NOW - timedelta(days=30))
             decisions = decide_batch(prepared, {}, {}, candidates, candidate_keys, wh.near_duplicate_threshold)
             fresh = [d for d in decisions if d.kind in ("new", "duplicate")]
-            add_signatures(con, signature_rows(fresh), [d.cluster_id or d.article_id for d in fresh], NOW)
+            with statement_queue(con) as queue:
+                add_signatures(queue, signature_rows(fresh), [d.cluster_id or d.article_id for d in fresh], NOW)
         return sum(1 for d in decisions if d.reason == "near_copy")
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -121,6 +121,29 @@ def test_a_batch_that_updates_the_newest_indexed_story_and_adds_new_ones_indexes
     assert run_query(wh.path, "SELECT count(*), count(DISTINCT doc_id) FROM search_docs").rows == [(2, 2)]
 
 
+def test_a_session_numbers_documents_as_the_file_would_across_loads_and_a_rollback(tmp_path):
+    # a session keeps the next free document id instead of asking the file at every load
+    def story(n: int, words: str) -> LoadItem:
+        return LoadItem(Article(url=f"https://a.example/{n}", canonical_url=f"https://a.example/{n}", title=words,
+                                body=(Block("paragraph", f"{words} {words} تقرير رقم {n}"),), language="ar",
+                                source="a"), FETCHED)
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    wh.upsert_articles([story(1, "اجتماع في أستانا")])
+    with wh.session() as held:
+        held.upsert_articles([story(2, "قمة في طشقند"), story(3, "مؤتمر في الدوحة")])
+        with pytest.raises(ZeroDivisionError), held._writing():
+            held.upsert_articles([story(4, "لقاء في عمان")], _con=held._con)
+            1 / 0  # rolled back: the ids it took stay unused
+        held.upsert_articles([story(5, "ندوة في تونس")])
+    wh.upsert_articles([story(6, "معرض في بيروت")])  # outside the session: asks the file again
+    assert run_query(wh.path, "SELECT count(*), count(DISTINCT doc_id) FROM search_docs").rows == [(5, 5)]
+    for words, url in (("أستانا", 1), ("طشقند", 2), ("الدوحة", 3), ("تونس", 5), ("بيروت", 6)):
+        assert [h.url for h in search(wh.path, words)] == [f"https://a.example/{url}"]
+    assert search(wh.path, "عمان") == []
+
+
 def test_copies_of_one_story_collapse_to_one_result(tmp_path):
     wh = Warehouse(tmp_path / "w.duckdb")
     wh.migrate()

@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 __all__ = ["WarehouseError", "WarehouseBusy", "WarehouseMissing", "open_writer", "open_session", "transaction",
            "open_reader", "retry_while_locked", "quote_path", "collector_paused", "duckdb_config", "ROW_GROUP_SIZE",
-           "execute_over", "arrow_over"]
+           "execute_over"]
 
 
 class WarehouseError(Exception):
@@ -102,12 +102,6 @@ def _refuse_shadowed_rows(con: duckdb.DuckDBPyConnection) -> None:
             f"the warehouse has {found[0][0]}: the loader reads the rows it inserts under the name batch_rows, "
             "and would read that instead; rename or drop it"
         )
-
-
-def arrow_over(con: duckdb.DuckDBPyConnection, sql: str, batch_rows: pa.Table) -> pa.Table:
-    """The result of the query `sql`, which reads `batch_rows` by that name as in `execute_over`,
-    as Arrow."""
-    return con.sql(sql).to_arrow_table()
 
 
 def quote_path(path: Path | str) -> str:

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from warehouse.batch_tables import bucket_rows
 from warehouse.connection import execute_over
 from warehouse.dedup import Candidate
+from warehouse.statement_queue import StatementQueue
 
 __all__ = ["find_candidates", "candidates_among", "add_signatures"]
 
@@ -66,11 +67,11 @@ def candidates_among(
 
 
 def add_signatures(
-    con: duckdb.DuckDBPyConnection, signatures: pa.Table, cluster_ids: Sequence[str], now: datetime,
+    queue: StatementQueue, signatures: pa.Table, cluster_ids: Sequence[str], now: datetime,
     buckets: pa.Table | None = None,
 ) -> None:
-    """Store the signature and buckets of stories stored for the first time (new ones and
-    copies: signatures are insert-only). `signatures`: rows of `warehouse.batch_tables.signature_rows`
+    """Queue the inserts that store the signature and buckets of stories stored for the first
+    time (new ones and copies: signatures are insert-only). `signatures`: rows of `warehouse.batch_tables.signature_rows`
     (article_id, minhash, band_keys); `cluster_ids`: each story's cluster, in the same order;
     `buckets`: their `bucket_rows`, when the caller made them beforehand. Stories without a
     signature (short bodies) are skipped."""
@@ -81,8 +82,8 @@ def add_signatures(
         table = table.filter(pc.is_valid(table["minhash"]))
     if table.num_rows == 0:
         return
-    execute_over(con, "INSERT INTO article_signatures (article_id, cluster_id, seen_at, minhash) "
-                      "SELECT article_id, cluster_id, ?, minhash FROM batch_rows",
-                 table.select(["article_id", "cluster_id", "minhash"]), [now])
-    execute_over(con, "INSERT INTO lsh_buckets (band_key, article_id, seen_at) SELECT band_key, article_id, ? FROM batch_rows",
-                 buckets, [now])
+    queue.execute("INSERT INTO article_signatures (article_id, cluster_id, seen_at, minhash) "
+                  "SELECT article_id, cluster_id, ?, minhash FROM batch_rows",
+                  table.select(["article_id", "cluster_id", "minhash"]), [now])
+    queue.execute("INSERT INTO lsh_buckets (band_key, article_id, seen_at) SELECT band_key, article_id, ? FROM batch_rows",
+                  buckets, [now])

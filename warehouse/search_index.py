@@ -13,26 +13,31 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from parsers.search_terms import query_terms
-from warehouse.connection import arrow_over, execute_over
+from warehouse.statement_queue import StatementQueue
 from warehouse.query import run_query
 
 __all__ = ["index_documents", "SearchHit", "search"]
 
 
-def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Sequence[str] | None = None) -> None:
-    """Add or replace documents in the search index (caller's transaction). `docs`: rows of
+def index_documents(
+    queue: StatementQueue, docs: pa.Table, indexed: Sequence[str] | None = None, next_doc_id: int | None = None
+) -> int | None:
+    """Add or replace documents in the search index (the statements go on `queue`, in the
+    caller's transaction; when this returns, the inserts may still be running). `docs`: rows of
     `warehouse.batch_tables.search_rows` (article_id, content_hash, language, doc_len, terms,
     tfs); the last row of a story wins, rows without terms are skipped. `indexed`: the stories
-    of `docs` that may be in the index already (None: any of them); the others are only added."""
+    of `docs` that may be in the index already (None: any of them); the others are only added.
+    `next_doc_id`: the least id no document of the index has, when the caller knows it (a
+    writer session that holds the file: `Warehouse.session()`); None: ask the file. Returns
+    the least id the index leaves free, or `next_doc_id` when nothing was added."""
     with_terms = np.flatnonzero(docs["doc_len"].to_numpy() > 0)
     if len(with_terms) == 0:
-        return
+        return next_doc_id
     if len(with_terms) < docs.num_rows:
         docs = docs.take(pa.array(with_terms))
     ids = docs["article_id"].to_pylist()
@@ -41,17 +46,16 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
         docs = docs.take(pa.array(sorted(last.values()), pa.int64()))
         ids = docs["article_id"].to_pylist()
     lookup = ids if indexed is None else sorted(set(indexed).intersection(ids))
-    existing = dict(
-        con.execute(
-            "SELECT article_id, doc_id FROM search_docs WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [lookup]
-        ).fetchall()
-    ) if lookup else {}
+    existing = dict(queue.query(
+        "SELECT article_id, doc_id FROM search_docs WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [lookup]
+    ).result()) if lookup else {}
     # before the replaced documents are deleted: one of them may hold the highest id, which it keeps
-    next_id = con.execute("SELECT coalesce(max(doc_id), 0) + 1 FROM search_docs").fetchall()[0][0]
+    next_id = next_doc_id if next_doc_id is not None else (
+        queue.query("SELECT coalesce(max(doc_id), 0) + 1 FROM search_docs").result()[0][0])
     if existing:
         replaced = list(existing.values())
-        con.execute("DELETE FROM search_postings WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])
-        con.execute("DELETE FROM search_docs WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", [replaced])
+        queue.execute("DELETE FROM search_postings WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", params=[replaced])
+        queue.execute("DELETE FROM search_docs WHERE doc_id IN (SELECT unnest(?::INTEGER[]))", params=[replaced])
     doc_ids = np.empty(len(ids), dtype=np.int32)
     for i, article_id in enumerate(ids):
         if article_id in existing:
@@ -59,8 +63,8 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
         else:
             doc_ids[i] = next_id
             next_id += 1
-    execute_over(
-        con, "INSERT INTO search_docs BY NAME SELECT * FROM batch_rows",
+    queue.execute(
+        "INSERT INTO search_docs BY NAME SELECT * FROM batch_rows",
         pa.table({"doc_id": pa.array(doc_ids), "article_id": docs["article_id"], "content_hash": docs["content_hash"],
                   "language": docs["language"], "doc_len": docs["doc_len"]}),
     )
@@ -77,22 +81,22 @@ def index_documents(con: duckdb.DuckDBPyConnection, docs: pa.Table, indexed: Seq
     used = np.flatnonzero(np.bincount(codes, minlength=len(flat.dictionary)))
     vocabulary = flat.dictionary.take(pa.array(used))
     batch_terms = pa.table({"term": vocabulary})
-    execute_over(
-        con,
+    queue.execute(
         "INSERT INTO search_terms SELECT (SELECT coalesce(max(term_id), 0) FROM search_terms) + row_number() OVER (), term "
         "FROM (SELECT term FROM batch_rows ANTI JOIN search_terms USING (term) ORDER BY term)",
         batch_terms,
     )
-    known = arrow_over(con, "SELECT term, term_id FROM search_terms SEMI JOIN batch_rows USING (term)", batch_terms)
+    known = queue.query_arrow("SELECT term, term_id FROM search_terms SEMI JOIN batch_rows USING (term)", batch_terms).result()
     term_id_of_code = np.zeros(len(flat.dictionary), dtype=np.int32)
     positions = pc.index_in(vocabulary, value_set=known.column("term")).to_numpy(zero_copy_only=False)
     term_id_of_code[used] = known.column("term_id").to_numpy()[positions]
     lengths = pc.list_value_length(docs["terms"]).to_numpy(zero_copy_only=False)
-    execute_over(
-        con, "INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_rows",
+    queue.execute(
+        "INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_rows",
         pa.table({"term_id": pa.array(term_id_of_code[codes]), "doc_id": pa.array(np.repeat(doc_ids, lengths)),
                   "tf": pc.list_flatten(docs["tfs"]).cast(pa.int32())}),
     )
+    return next_id
 
 
 @dataclass(frozen=True)

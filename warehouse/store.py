@@ -13,13 +13,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from warehouse.connection import WarehouseBusy, execute_over, open_reader, open_session, open_writer, transaction
+from warehouse.connection import WarehouseBusy, open_reader, open_session, open_writer, transaction
 from warehouse.batch_tables import articles_table, select_item_rows, select_rows, with_run_id
 from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
 from warehouse.health import HealthRules, SourceRun, read_health, source_runs_table, write_rules
 from warehouse.near_index import add_signatures, candidates_among, find_candidates
 from warehouse.search_index import index_documents
 from warehouse.seen_keys import SessionKeys
+from warehouse.statement_queue import StatementQueue, statement_queue
 from warehouse.migrations import apply_migrations
 from warehouse.staging import Staging, StagedBatch, apply_rows, merge_staged
 from warehouse.records import (
@@ -85,6 +86,7 @@ class Warehouse:
         self.checkpoint_threshold = checkpoint_threshold
         self._con: duckdb.DuckDBPyConnection | None = None  # set only on the copy a session yields
         self._seen: SessionKeys | None = None  # likewise: what the session knows the file holds
+        self._next_doc_id: int | None = None  # likewise: the search index's next free document id, once known
         self.session_key_limit = session_key_limit
         self.session_key_share = session_key_share
         self.lock_timeout = lock_timeout
@@ -453,12 +455,17 @@ class Warehouse:
                                      self.near_duplicate_threshold)
             result.dedup_wall = dedup_wall + time.perf_counter() - wall
             result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
-            stored_buckets = self._write(con, decisions, prepared, run_id)
-            if seen is not None:  # before the commit: a load that rolls back leaves only extra keys
-                seen.add([p.article_id for p in prepared.items],
-                         [d.fingerprint for d in decisions if d.kind == "new" and d.fingerprint], stored_buckets)
-            index_documents(con, select_rows(prepared.search, _stored_rows(decisions)),
-                            indexed=[d.article_id for d in decisions if d.kind == "updated"])
+            # the writes run on a worker thread, in order, while this one builds the next rows
+            with statement_queue(con) as queue:
+                stored_buckets = self._write(queue, decisions, prepared, run_id)
+                if seen is not None:  # before the commit: a load that rolls back leaves only extra keys
+                    seen.add([p.article_id for p in prepared.items],
+                             [d.fingerprint for d in decisions if d.kind == "new" and d.fingerprint], stored_buckets)
+                next_doc_id = index_documents(queue, select_rows(prepared.search, _stored_rows(decisions)),
+                                              indexed=[d.article_id for d in decisions if d.kind == "updated"],
+                                              next_doc_id=self._next_doc_id)
+            if self._con is not None:  # a session: nothing else writes the file meanwhile (a load that
+                self._next_doc_id = next_doc_id  # rolls back only leaves the ids it took unused)
         result.decisions = decisions
         for d in decisions:
             counts = result.per_source.setdefault(d.item.article.source or "", {})
@@ -491,11 +498,12 @@ class Warehouse:
         return out
 
     @staticmethod
-    def _write(con: duckdb.DuckDBPyConnection, decisions: list[Decision], prepared: PreparedBatch,
+    def _write(queue: StatementQueue, decisions: list[Decision], prepared: PreparedBatch,
                run_id: str | None) -> pa.Table | None:
-        """Insert the versions, rows and signatures the decisions call for (`prepared`: the batch
-        the decisions were made for, one decision per item, in the same order); returns the LSH
-        bucket rows it inserted (None: no story was stored for the first time)."""
+        """Queue the inserts of the versions, rows and signatures the decisions call for
+        (`prepared`: the batch the decisions were made for, one decision per item, in the same
+        order); returns the LSH bucket rows it queued (None: no story was stored for the first
+        time)."""
         now = _utc_now()
         stored = _stored_rows(decisions)
         fresh = [i for i in stored if decisions[i].kind in ("new", "duplicate")]
@@ -505,20 +513,19 @@ class Warehouse:
         # insert. An update may restore an older version's content: that pair already exists.
         for rows, conflict in ((fresh, ""), (updated, " ON CONFLICT DO NOTHING")):
             if rows:
-                execute_over(con, "INSERT INTO article_versions BY NAME SELECT * FROM batch_rows" + conflict,
-                             with_run_id(select_rows(prepared.versions, rows), run_id))
+                queue.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_rows" + conflict,
+                              with_run_id(select_rows(prepared.versions, rows), run_id))
         buckets = None
         if fresh:
             fresh_decisions = [decisions[i] for i in fresh]
             articles = articles_table(select_rows(prepared.articles, fresh), fresh_decisions, run_id, now)
-            execute_over(con, "INSERT INTO articles BY NAME SELECT * FROM batch_rows", articles)
+            queue.execute("INSERT INTO articles BY NAME SELECT * FROM batch_rows", articles)
             buckets = select_item_rows(prepared.buckets, fresh, len(prepared))
-            add_signatures(con, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions],
+            add_signatures(queue, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions],
                            now, buckets)
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
-            execute_over(
-                con,
+            queue.execute(
                 "UPDATE articles SET last_seen_at = ?, content_hash = s.content_hash, title = s.title, "
                 "published_at = s.published_at FROM batch_rows s WHERE articles.article_id = s.article_id",
                 pa.table(
