@@ -238,3 +238,27 @@ def test_a_session_reads_the_keys_only_for_a_batch_small_beside_the_window(tmp_p
         after_small = held._seen.keys
     assert after_large is None and after_small is not None
     assert [(d.kind, d.reason) for d in result.decisions] == [("duplicate", "near_copy")]
+
+
+def test_a_session_answering_from_memory_leaves_a_core_to_the_loader_and_gives_it_back_before_closing(
+    tmp_path, monkeypatch
+):
+    import warehouse.connection
+
+    def threads(con) -> int:
+        return con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+
+    at_close = []
+    real_close = warehouse.connection._close
+    held_file = Warehouse(tmp_path / "w.duckdb", session_key_share=1.0)
+    held_file.migrate()
+    monkeypatch.setattr(warehouse.connection, "_close", lambda con: (at_close.append(threads(con)), real_close(con)))
+    with held_file.session() as held:
+        held._con.execute("SET threads = 2")  # as on a two-core machine
+        load(held, story("wefaq", 1, SEED))
+        load(held, story("youm7", 1, OTHER))  # reads the keys, on every thread
+        while_reading = threads(held._con)
+        result = load(held, story("mirror", 1, SEED[1:-1]))  # answered from memory
+        from_memory = threads(held._con)
+    assert (while_reading, from_memory, at_close) == (2, 1, [2])
+    assert [(d.kind, d.reason) for d in result.decisions] == [("duplicate", "near_copy")]
