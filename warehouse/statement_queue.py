@@ -5,7 +5,8 @@ some 10 ms in Python building those rows from its decisions (the articles' rows,
 index's postings) and adding its keys to the session's memory (`warehouse/seen_keys.py`). DuckDB
 lets the GIL go while it runs a statement, so with the statements queued to one worker thread
 the Python work of the load runs beside them instead of between them: on the development
-machine (2 cores), 100 loads of 1,000 into a 100k file took 5% less (`benchmarks/load.py`).
+machine (2 cores), 100 loads of 1,000 into a 100k file took 3-5% less (alternating with the
+commit before, 3 rounds each: docs/operations.md, "Load speed").
 
 Nothing else may use the connection between queueing and `wait()`: DuckDB refuses a second call
 on a busy connection (it raises, it does not corrupt), and a statement's result is valid only
