@@ -10,6 +10,11 @@ session's time, the median batch, and per statement / function the mean and medi
 batch, largest first. `--commit-each` commits after every insert, update or delete (and begins
 again), so that the commit's cost is told per table: the transactions are then smaller than the
 loader's, so use it to split the commit, not for the total.
+
+A load's writes run on a worker thread (`warehouse/statement_queue.py`): a statement's time is
+the worker's, and a function's time (`fn ...`) is the loader thread's, which includes waiting for
+the worker where it needs a result (`index_documents` waits at its search-term lookup for every
+write queued before it). So the lines overlap and do not add up to the batch.
 """
 
 from __future__ import annotations
