@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -15,7 +16,8 @@ from flows.cli import app
 from parsers import Article, Block, SiteContext, canonicalize_url, extract
 from parsers.search_terms import query_terms
 from warehouse import LoadItem, Warehouse, run_query
-from warehouse.search_index import search
+from warehouse import store
+from warehouse.search_index import SessionTerms, search
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FETCHED = datetime(2024, 5, 1, tzinfo=timezone.utc)
@@ -143,6 +145,46 @@ def test_a_session_numbers_documents_as_the_file_would_across_loads_and_a_rollba
     for words, url in (("أستانا", 1), ("طشقند", 2), ("الدوحة", 3), ("تونس", 5), ("بيروت", 6)):
         assert [h.url for h in search(wh.path, words)] == [f"https://a.example/{url}"]
     assert search(wh.path, "عمان") == []
+
+
+def _story(n: int, words: str) -> LoadItem:
+    return LoadItem(Article(url=f"https://a.example/{n}", canonical_url=f"https://a.example/{n}", title=words,
+                            body=(Block("paragraph", f"{words} {words} تقرير رقم {n}"),), language="ar",
+                            source="a"), FETCHED)
+
+
+def test_a_session_remembers_the_term_ids_of_committed_loads_only(tmp_path, monkeypatch):
+    # a session's loads look up only terms its earlier loads did not use; a load that rolls
+    # back gave ids to terms the file then lacks, so those must not be remembered
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    real_index_documents = store.index_documents
+
+    def fails_after_indexing(queue, *args, **kwargs):
+        update = real_index_documents(queue, *args, **kwargs)
+        queue.execute("SELECT error('a write after the terms fails')")  # raised when the load waits for its writes
+        return update
+
+    with wh.session() as held:
+        held.upsert_articles([_story(1, "اجتماع في أستانا")])
+        with monkeypatch.context() as patched:
+            patched.setattr(store, "index_documents", fails_after_indexing)
+            with pytest.raises(duckdb.Error, match="a write after the terms fails"):
+                held.upsert_articles([_story(2, "قمة في طشقند")])
+        held.upsert_articles([_story(3, "ندوة في طشقند")])
+        remembered = dict(held._terms.ids)
+    in_file = dict(run_query(wh.path, "SELECT term, term_id FROM search_terms").rows)
+    assert {"استا", "طشقند"} <= set(remembered)  # (أستانا's stem) the words of both committed loads
+    assert {term: in_file.get(term) for term in remembered} == remembered
+    assert [h.url for h in search(wh.path, "طشقند")] == ["https://a.example/3"]
+
+
+def test_a_session_remembers_at_most_its_limit_of_terms():
+    terms = SessionTerms(limit=3)
+    terms.remember({"a": 1, "b": 2})
+    terms.remember({"c": 3, "d": 4})
+    terms.remember({"e": 5})
+    assert terms.ids == {"a": 1, "b": 2, "c": 3}
 
 
 def test_copies_of_one_story_collapse_to_one_result(tmp_path):

@@ -8,9 +8,10 @@ and copies are added, a story with a new version has its postings replaced. Quer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -21,23 +22,53 @@ from parsers.search_terms import query_terms
 from warehouse.statement_queue import StatementQueue
 from warehouse.query import run_query
 
-__all__ = ["index_documents", "SearchHit", "search"]
+__all__ = ["index_documents", "IndexUpdate", "SessionTerms", "SearchHit", "search"]
+
+
+@dataclass(frozen=True)
+class IndexUpdate:
+    """What one `index_documents` call leaves behind: `next_doc_id`, the least document id the
+    index leaves free (as given when nothing was added); `term_ids`, the id of every term of the
+    batch that was not in the `known_terms` it was given (looked up in the file or given now).
+    Neither is committed until the caller's transaction is."""
+
+    next_doc_id: int | None
+    term_ids: dict[str, int]
+
+
+@dataclass
+class SessionTerms:
+    """The ids of search terms that a writer session's committed loads used, so that its later
+    loads look up only the others (`Warehouse.session()`: nothing else writes the file
+    meanwhile, and a term's id never changes). Kept only after the load's commit: a load that
+    rolls back may have given ids to terms the file then lacks. At most `limit` terms."""
+
+    limit: int
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def remember(self, term_ids: Mapping[str, int]) -> None:
+        room = self.limit - len(self.ids)
+        if room > 0:
+            self.ids.update(term_ids if len(term_ids) <= room else islice(term_ids.items(), room))
 
 
 def index_documents(
-    queue: StatementQueue, docs: pa.Table, indexed: Sequence[str] | None = None, next_doc_id: int | None = None
-) -> int | None:
+    queue: StatementQueue, docs: pa.Table, indexed: Sequence[str] | None = None, next_doc_id: int | None = None,
+    known_terms: Mapping[str, int] | None = None,
+) -> IndexUpdate:
     """Add or replace documents in the search index (the statements go on `queue`, in the
     caller's transaction; when this returns, the inserts may still be running). `docs`: rows of
     `warehouse.batch_tables.search_rows` (article_id, content_hash, language, doc_len, terms,
     tfs); the last row of a story wins, rows without terms are skipped. `indexed`: the stories
     of `docs` that may be in the index already (None: any of them); the others are only added.
     `next_doc_id`: the least id no document of the index has, when the caller knows it (a
-    writer session that holds the file: `Warehouse.session()`); None: ask the file. Returns
-    the least id the index leaves free, or `next_doc_id` when nothing was added."""
+    writer session that holds the file: `Warehouse.session()`); None: ask the file.
+    `known_terms`: term -> id of terms the file holds for certain (a session's memory of the
+    terms its committed loads used); only the batch's other terms are looked up, and those the
+    file lacks are added."""
     with_terms = np.flatnonzero(docs["doc_len"].to_numpy() > 0)
     if len(with_terms) == 0:
-        return next_doc_id
+        return IndexUpdate(next_doc_id, {})
     if len(with_terms) < docs.num_rows:
         docs = docs.take(pa.array(with_terms))
     ids = docs["article_id"].to_pylist()
@@ -80,23 +111,37 @@ def index_documents(
     codes = flat.indices.to_numpy(zero_copy_only=False)
     used = np.flatnonzero(np.bincount(codes, minlength=len(flat.dictionary)))
     vocabulary = flat.dictionary.take(pa.array(used))
-    batch_terms = pa.table({"term": vocabulary})
-    queue.execute(
-        "INSERT INTO search_terms SELECT (SELECT coalesce(max(term_id), 0) FROM search_terms) + row_number() OVER (), term "
-        "FROM (SELECT term FROM batch_rows ANTI JOIN search_terms USING (term) ORDER BY term)",
-        batch_terms,
-    )
-    known = queue.query_arrow("SELECT term, term_id FROM search_terms SEMI JOIN batch_rows USING (term)", batch_terms).result()
+    words = vocabulary.to_pylist()
+    known = known_terms or {}
+    term_ids = _term_ids(queue, words, known)
     term_id_of_code = np.zeros(len(flat.dictionary), dtype=np.int32)
-    positions = pc.index_in(vocabulary, value_set=known.column("term")).to_numpy(zero_copy_only=False)
-    term_id_of_code[used] = known.column("term_id").to_numpy()[positions]
+    term_id_of_code[used] = np.fromiter((known[w] if w in known else term_ids[w] for w in words), np.int32, len(words))
     lengths = pc.list_value_length(docs["terms"]).to_numpy(zero_copy_only=False)
     queue.execute(
         "INSERT INTO search_postings SELECT term_id, doc_id, tf FROM batch_rows",
         pa.table({"term_id": pa.array(term_id_of_code[codes]), "doc_id": pa.array(np.repeat(doc_ids, lengths)),
                   "tf": pc.list_flatten(docs["tfs"]).cast(pa.int32())}),
     )
-    return next_id
+    return IndexUpdate(next_id, term_ids)
+
+
+def _term_ids(queue: StatementQueue, words: Sequence[str], known_terms: Mapping[str, int]) -> dict[str, int]:
+    """The ids of `words` not in `known_terms`: those the file holds, and new ones (after the
+    highest id) for the others, whose insert is queued. A lookup waits for the statements queued
+    before it; in a session whose loads have used these words before, nothing is asked."""
+    unknown = [w for w in words if w not in known_terms]
+    if not unknown:
+        return {}
+    found = dict(queue.query(
+        "SELECT term, term_id FROM search_terms WHERE term IN (SELECT unnest(?::VARCHAR[]))", [unknown]).result())
+    new = sorted(w for w in unknown if w not in found)
+    if new:
+        first = queue.query("SELECT coalesce(max(term_id), 0) + 1 FROM search_terms").result()[0][0]
+        ids = range(first, first + len(new))
+        queue.execute("INSERT INTO search_terms SELECT * FROM batch_rows",
+                      pa.table({"term_id": pa.array(ids, pa.int32()), "term": pa.array(new, pa.string())}))
+        found.update(zip(new, ids))
+    return found
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from warehouse.batch_tables import articles_table, select_item_rows, select_rows
 from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
 from warehouse.health import HealthRules, SourceRun, read_health, source_runs_table, write_rules
 from warehouse.near_index import add_signatures, candidates_among, find_candidates
-from warehouse.search_index import index_documents
+from warehouse.search_index import SessionTerms, index_documents
 from warehouse.seen_keys import SessionKeys
 from warehouse.statement_queue import StatementQueue, statement_queue
 from warehouse.migrations import apply_migrations
@@ -70,6 +70,7 @@ class Warehouse:
         health_rules: HealthRules | None = None,
         session_key_limit: int = 10_000_000,
         session_key_share: float = 0.05,
+        session_term_limit: int = 2_000_000,
     ) -> None:
         """`near_duplicate_threshold`: the least estimated similarity (Jaccard of word
         shingles) for a near copy; `dedup_window_days`: how far back new articles are compared;
@@ -81,13 +82,18 @@ class Warehouse:
         LSH bucket keys a session that loads several batches keeps in memory (about 40 bytes each)
         to ask the file less (`warehouse/seen_keys.py`); past it, the session asks the file;
         `session_key_share`: the session reads those keys only for a batch with at most this
-        share of the dedup window's bucket keys (a larger batch is answered as fast by the file)."""
+        share of the dedup window's bucket keys (a larger batch is answered as fast by the file);
+        `session_term_limit`: the most search terms a session keeps the ids of (about 100 bytes
+        each), so that its loads look up only terms they have not used before; past it, the
+        session keeps no more."""
         self.path = Path(path)
         self.checkpoint_threshold = checkpoint_threshold
         self._con: duckdb.DuckDBPyConnection | None = None  # set only on the copy a session yields
         self._seen: SessionKeys | None = None  # likewise: what the session knows the file holds
         self._threads_before: int | None = None  # likewise: DuckDB's threads before `_leave_a_core`
         self._next_doc_id: int | None = None  # likewise: the search index's next free document id, once known
+        self._terms: SessionTerms | None = None  # likewise: search terms the file holds, and their ids
+        self.session_term_limit = session_term_limit
         self.session_key_limit = session_key_limit
         self.session_key_share = session_key_share
         self.lock_timeout = lock_timeout
@@ -143,6 +149,7 @@ class Warehouse:
             held = copy.copy(self)
             held._con = con
             held._seen = SessionKeys(self.session_key_limit, self.session_key_share)
+            held._terms = SessionTerms(self.session_term_limit)
             try:
                 yield held
             finally:
@@ -452,6 +459,9 @@ class Warehouse:
         dedup_wall, dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
         if _con is None:
             self._leave_a_core()
+        # a session's own load (not one merged inside another's transaction) looks up only the
+        # search terms its earlier loads did not use
+        known_terms = self._terms.ids if self._terms is not None and _con is None else None
         with (nullcontext(_con) if _con is not None else self._writing()) as con:  # merges staged batches first
             wall, cpu = time.perf_counter(), time.thread_time()
             since = _utc_now() - timedelta(days=self.dedup_window_days)
@@ -471,11 +481,13 @@ class Warehouse:
                 if seen is not None:  # before the commit: a load that rolls back leaves only extra keys
                     seen.add([p.article_id for p in prepared.items],
                              [d.fingerprint for d in decisions if d.kind == "new" and d.fingerprint], stored_buckets)
-                next_doc_id = index_documents(queue, select_rows(prepared.search, _stored_rows(decisions)),
-                                              indexed=[d.article_id for d in decisions if d.kind == "updated"],
-                                              next_doc_id=self._next_doc_id)
+                update = index_documents(queue, select_rows(prepared.search, _stored_rows(decisions)),
+                                         indexed=[d.article_id for d in decisions if d.kind == "updated"],
+                                         next_doc_id=self._next_doc_id, known_terms=known_terms)
             if self._con is not None:  # a session: nothing else writes the file meanwhile (a load that
-                self._next_doc_id = next_doc_id  # rolls back only leaves the ids it took unused)
+                self._next_doc_id = update.next_doc_id  # rolls back only leaves the ids it took unused)
+        if known_terms is not None:  # committed: the file holds these terms now
+            self._terms.remember(update.term_ids)
         result.decisions = decisions
         for d in decisions:
             counts = result.per_source.setdefault(d.item.article.source or "", {})
