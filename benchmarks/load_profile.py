@@ -13,8 +13,9 @@ loader's, so use it to split the commit, not for the total.
 
 A load's writes run on a worker thread (`warehouse/statement_queue.py`): a statement's time is
 the worker's, and a function's time (`fn ...`) is the loader thread's, which includes waiting for
-the worker where it needs a result (`index_documents` waits at its search-term lookup for every
-write queued before it). So the lines overlap and do not add up to the batch.
+the worker where it needs a result (`index_documents`, queued first, waits for its lookups of the
+search terms the session has not used yet and of the documents an update replaces).
+So the lines overlap and do not add up to the batch.
 """
 
 from __future__ import annotations

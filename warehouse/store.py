@@ -475,15 +475,17 @@ class Warehouse:
                                      self.near_duplicate_threshold)
             result.dedup_wall = dedup_wall + time.perf_counter() - wall
             result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
-            # the writes run on a worker thread, in order, while this one builds the next rows
+            # the writes run on a worker thread, in order, while this one builds the next rows; the
+            # search index comes first, so that its lookups (terms the session has not used, the
+            # documents an update replaces) wait for no other write
             with statement_queue(con) as queue:
+                update = index_documents(queue, select_rows(prepared.search, _stored_rows(decisions)),
+                                         indexed=[d.article_id for d in decisions if d.kind == "updated"],
+                                         next_doc_id=self._next_doc_id, known_terms=known_terms)
                 stored_buckets = self._write(queue, decisions, prepared, run_id)
                 if seen is not None:  # before the commit: a load that rolls back leaves only extra keys
                     seen.add([p.article_id for p in prepared.items],
                              [d.fingerprint for d in decisions if d.kind == "new" and d.fingerprint], stored_buckets)
-                update = index_documents(queue, select_rows(prepared.search, _stored_rows(decisions)),
-                                         indexed=[d.article_id for d in decisions if d.kind == "updated"],
-                                         next_doc_id=self._next_doc_id, known_terms=known_terms)
             if self._con is not None:  # a session: nothing else writes the file meanwhile (a load that
                 self._next_doc_id = update.next_doc_id  # rolls back only leaves the ids it took unused)
         if known_terms is not None:  # committed: the file holds these terms now
