@@ -17,7 +17,9 @@ from parsers import Article, Block, SiteContext, canonicalize_url, extract
 from parsers.search_terms import query_terms
 from warehouse import LoadItem, Warehouse, run_query
 from warehouse import store
-from warehouse.search_index import SessionTerms, search
+from warehouse.connection import open_session, transaction
+from warehouse.search_index import SessionTerms, _term_ids, search
+from warehouse.statement_queue import statement_queue
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FETCHED = datetime(2024, 5, 1, tzinfo=timezone.utc)
@@ -177,6 +179,21 @@ def test_a_session_remembers_the_term_ids_of_committed_loads_only(tmp_path, monk
     assert {"استا", "طشقند"} <= set(remembered)  # (أستانا's stem) the words of both committed loads
     assert {term: in_file.get(term) for term in remembered} == remembered
     assert [h.url for h in search(wh.path, "طشقند")] == ["https://a.example/3"]
+
+
+def test_remembered_terms_are_not_looked_up_and_new_ones_follow_the_highest_id(tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    wh.upsert_articles([_story(1, "اجتماع في أستانا")])
+    with open_session(wh.path) as con, transaction(con):
+        highest = con.execute("SELECT max(term_id) FROM search_terms").fetchall()[0][0]
+        stored = dict(con.execute("SELECT term, term_id FROM search_terms").fetchall())
+        with statement_queue(con) as queue:
+            assert _term_ids(queue, sorted(stored), stored) == {}  # all remembered: nothing asked
+            assert queue._queued == []
+            got = _term_ids(queue, ["استا", "زنجبار"], {})
+        assert got == {"استا": stored["استا"], "زنجبار": highest + 1}
+        assert con.execute("SELECT term_id FROM search_terms WHERE term = 'زنجبار'").fetchall() == [(highest + 1,)]
 
 
 def test_a_session_remembers_at_most_its_limit_of_terms():
