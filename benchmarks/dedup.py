@@ -288,8 +288,8 @@ def scale(n: int, tmp: Path, workers: int, dedup_only: bool, batch: int = 1000) 
 
     from warehouse.connection import open_writer
     from warehouse.dedup import decide_batch
-    from warehouse.batch_tables import signature_rows
-    from warehouse.near_index import add_signatures, find_candidates
+    from warehouse.batch_tables import bucket_rows, signature_rows
+    from warehouse.near_index import add_buckets, add_signatures, find_candidates
     from warehouse.statement_queue import statement_queue
 
     copy_of = _plant(n)
@@ -309,7 +309,9 @@ def scale(n: int, tmp: Path, workers: int, dedup_only: bool, batch: int = 1000) 
             decisions = decide_batch(prepared, {}, {}, candidates, candidate_keys, wh.near_duplicate_threshold)
             fresh = [d for d in decisions if d.kind in ("new", "duplicate")]
             with statement_queue(con) as queue:
-                add_signatures(queue, signature_rows(fresh), [d.cluster_id or d.article_id for d in fresh], NOW)
+                signatures = signature_rows(fresh)
+                add_signatures(queue, signatures, [d.cluster_id or d.article_id for d in fresh], NOW)
+                add_buckets(queue, bucket_rows(signatures), NOW)
         return sum(1 for d in decisions if d.reason == "near_copy")
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

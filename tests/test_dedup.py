@@ -130,6 +130,24 @@ def test_only_stories_stored_for_the_first_time_get_a_signature_and_buckets(ware
         (result.decisions[1].article_id, 32), (result.decisions[0].article_id, 32)]
 
 
+def test_the_stories_written_before_the_decisions_are_those_the_decisions_store_for_the_first_time():
+    from warehouse.dedup import decide_batch, fresh_positions, prepare
+
+    known = story("wefaq", 1, SEED)
+    edited = [persianise(p) for p in OTHER[1:]] + ["وأضافت الوكالة أن الاجتماع المقبل سيعقد في العام القادم."]
+    # the known story changed, a new one, its URL again, an exact copy of it, a near copy of it
+    batch = prepare([LoadItem(a, FETCHED) for a in (
+        story("wefaq", 1, SEED[:-1]), story("other", 1, OTHER), story("other", 1, OTHER[:-1]),
+        story("copy", 1, [persianise(p) for p in OTHER]), story("digest", 1, edited, title="عنوان آخر"))])
+    known_hashes = {prepare([LoadItem(known, FETCHED)])[0].article_id: "an older content hash"}
+    decisions = decide_batch(batch, known_hashes, {})
+    assert [(d.kind, d.reason) for d in decisions] == [
+        ("updated", None), ("new", None), ("duplicate", "canonical_url"), ("duplicate", "exact_body"),
+        ("duplicate", "near_copy")]
+    assert fresh_positions(batch, known_hashes) == [
+        i for i, d in enumerate(decisions) if d.kind == "new" or d.reason in ("exact_body", "near_copy")]
+
+
 def test_the_cluster_representative_is_the_earliest_publication(warehouse):
     load(warehouse, story("digest", 1, SEED[:-1], published_hour=9), story("wefaq", 1, SEED, published_hour=5))
     (rep_source, size, outlets), = rows(warehouse, "SELECT representative_source, size, outlets FROM story_clusters WHERE size > 1")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import duckdb
 import pyarrow as pa
 import pytest
 
 from warehouse.connection import transaction
-from warehouse.statement_queue import statement_queue
+from warehouse.statement_queue import GIL_HANDOFF_S, gil_handoff, statement_queue
 
 
 @pytest.fixture
@@ -47,3 +49,34 @@ def test_an_error_in_the_block_waits_for_the_running_statements_so_the_rollback_
             queue.execute("INSERT INTO t SELECT range FROM range(200000)")
             1 / 0
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+
+
+def test_while_a_queue_is_open_the_gil_changes_hands_every_half_millisecond_and_after_it_as_before(con):
+    before = sys.getswitchinterval()
+    with transaction(con), statement_queue(con) as queue:
+        queue.execute("INSERT INTO t VALUES (1)")
+        during = sys.getswitchinterval()
+    assert during == pytest.approx(GIL_HANDOFF_S)
+    assert sys.getswitchinterval() == before
+
+
+def test_the_switch_interval_is_restored_when_the_block_raises(con):
+    before = sys.getswitchinterval()
+    with pytest.raises(ZeroDivisionError):
+        with transaction(con), statement_queue(con):
+            1 / 0
+    assert sys.getswitchinterval() == before
+
+
+def test_a_switch_interval_someone_else_set_meanwhile_is_left_as_they_set_it():
+    before = sys.getswitchinterval()
+    try:
+        with gil_handoff(GIL_HANDOFF_S):
+            sys.setswitchinterval(0.002)
+        assert sys.getswitchinterval() == pytest.approx(0.002)
+        sys.setswitchinterval(0.0001)
+        with gil_handoff(GIL_HANDOFF_S):  # already shorter: left alone
+            assert sys.getswitchinterval() == pytest.approx(0.0001)
+        assert sys.getswitchinterval() == pytest.approx(0.0001)
+    finally:
+        sys.setswitchinterval(before)

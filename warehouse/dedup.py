@@ -41,6 +41,7 @@ __all__ = [
     "content_hash_for",
     "prepare",
     "decide_batch",
+    "fresh_positions",
 ]
 
 
@@ -199,6 +200,23 @@ def _decision(p: Prepared, kind: str, of: str | None = None, reason: str | None 
               score: float | None = None) -> Decision:
     return Decision(p.item, p.article_id, p.content_hash, p.fingerprint, kind, of, reason, cluster or p.article_id,
                     score, p.signature, p.keys)
+
+
+def fresh_positions(batch: Sequence[Prepared], known_hashes: Mapping[str, str]) -> list[int]:
+    """Positions of the items `decide_batch` stores for the first time, whatever it decides
+    about copies: the first item of each story id not in `known_hashes` (a new story and a copy
+    caught by its body alike get a version, an articles row, a signature and buckets; only their
+    articles rows and signatures depend on the decision). Known before the decisions, so that a
+    load can start writing these stories' versions, buckets and search documents while it
+    decides."""
+    seen: set[str] = set()
+    out: list[int] = []
+    for i, p in enumerate(batch.items if isinstance(batch, PreparedBatch) else batch):
+        if p.article_id not in seen:
+            seen.add(p.article_id)
+            if p.article_id not in known_hashes:
+                out.append(i)
+    return out
 
 
 def decide_batch(

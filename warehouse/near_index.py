@@ -18,12 +18,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.batch_tables import bucket_rows
 from warehouse.connection import execute_over
 from warehouse.dedup import Candidate
 from warehouse.statement_queue import StatementQueue
 
-__all__ = ["find_candidates", "candidates_among", "add_signatures"]
+__all__ = ["find_candidates", "candidates_among", "add_signatures", "add_buckets"]
 
 
 def find_candidates(
@@ -66,17 +65,12 @@ def candidates_among(
     return candidates, {c.article_id: list(keys_of[c.article_id]) for c in candidates}
 
 
-def add_signatures(
-    queue: StatementQueue, signatures: pa.Table, cluster_ids: Sequence[str], now: datetime,
-    buckets: pa.Table | None = None,
-) -> None:
-    """Queue the inserts that store the signature and buckets of stories stored for the first
-    time (new ones and copies: signatures are insert-only). `signatures`: rows of `warehouse.batch_tables.signature_rows`
-    (article_id, minhash, band_keys); `cluster_ids`: each story's cluster, in the same order;
-    `buckets`: their `bucket_rows`, when the caller made them beforehand. Stories without a
-    signature (short bodies) are skipped."""
-    if buckets is None:
-        buckets = bucket_rows(signatures)
+def add_signatures(queue: StatementQueue, signatures: pa.Table, cluster_ids: Sequence[str], now: datetime) -> None:
+    """Queue the insert that stores the signatures of stories stored for the first time (new
+    ones and copies: signatures are insert-only). `signatures`: rows of
+    `warehouse.batch_tables.signature_rows` (article_id, minhash, band_keys); `cluster_ids`: each
+    story's cluster, in the same order; `now`: their `seen_at`, the one their buckets get
+    (`add_buckets`). Stories without a signature (short bodies) are skipped."""
     table = signatures.append_column("cluster_id", pa.array(list(cluster_ids), pa.string()))
     if table["minhash"].null_count:
         table = table.filter(pc.is_valid(table["minhash"]))
@@ -85,5 +79,12 @@ def add_signatures(
     queue.execute("INSERT INTO article_signatures (article_id, cluster_id, seen_at, minhash) "
                   "SELECT article_id, cluster_id, ?, minhash FROM batch_rows",
                   table.select(["article_id", "cluster_id", "minhash"]), [now])
-    queue.execute("INSERT INTO lsh_buckets (band_key, article_id, seen_at) SELECT band_key, article_id, ? FROM batch_rows",
-                  buckets, [now])
+
+
+def add_buckets(queue: StatementQueue, buckets: pa.Table, now: datetime) -> None:
+    """Queue the insert of the LSH bucket rows (`warehouse.batch_tables.bucket_rows`) of stories
+    stored for the first time, seen at `now`. They do not depend on what dedup decides about the
+    stories, so a load writes them before it decides."""
+    if buckets.num_rows:
+        queue.execute("INSERT INTO lsh_buckets (band_key, article_id, seen_at) SELECT band_key, article_id, ? FROM batch_rows",
+                      buckets, [now])

@@ -15,10 +15,10 @@ import pyarrow as pa
 
 from warehouse.connection import WarehouseBusy, open_reader, open_session, open_writer, transaction
 from warehouse.batch_tables import articles_table, select_item_rows, select_rows, with_run_id
-from warehouse.dedup import Prepared, PreparedBatch, decide_batch, prepare
+from warehouse.dedup import Prepared, PreparedBatch, decide_batch, fresh_positions, prepare
 from warehouse.health import HealthRules, SourceRun, read_health, source_runs_table, write_rules
-from warehouse.near_index import add_signatures, candidates_among, find_candidates
-from warehouse.search_index import SessionTerms, index_documents
+from warehouse.near_index import add_buckets, add_signatures, candidates_among, find_candidates
+from warehouse.search_index import IndexUpdate, SessionTerms, index_documents
 from warehouse.seen_keys import SessionKeys
 from warehouse.statement_queue import StatementQueue, statement_queue
 from warehouse.migrations import apply_migrations
@@ -471,18 +471,31 @@ class Warehouse:
             known_fps = self._originals_by_fingerprint(con, fps if seen is None else seen.known_fingerprints(fps))
             candidates, candidate_keys = (find_candidates(con, prepared.band_keys, since) if seen is None
                                           else candidates_among(con, seen.bucket_holders(prepared.band_keys), since))
-            decisions = decide_batch(prepared, known_hashes, known_fps, candidates, candidate_keys,
-                                     self.near_duplicate_threshold)
-            result.dedup_wall = dedup_wall + time.perf_counter() - wall
-            result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
-            # the writes run on a worker thread, in order, while this one builds the next rows; the
-            # search index comes first, so that its lookups (terms the session has not used, the
-            # documents an update replaces) wait for no other write
+            fresh = fresh_positions(prepared, known_hashes)
+            now = _utc_now()
+            dedup_wall, dedup_cpu = dedup_wall + time.perf_counter() - wall, dedup_cpu + time.thread_time() - cpu
+            # the writes run on a worker thread, in order, while this one decides and builds the
+            # next rows. First what the decisions do not change: the versions, buckets and search
+            # documents of the stories stored for the first time (the index's lookups of terms
+            # the session has not used wait only for the versions); then the rows that carry the
+            # decisions.
             with statement_queue(con) as queue:
-                update = index_documents(queue, select_rows(prepared.search, _stored_rows(decisions)),
-                                         indexed=[d.article_id for d in decisions if d.kind == "updated"],
+                stored_buckets = self._write_fresh(queue, prepared, fresh, run_id, now)
+                update = index_documents(queue, select_rows(prepared.search, fresh), indexed=(),
                                          next_doc_id=self._next_doc_id, known_terms=known_terms)
-                stored_buckets = self._write(queue, decisions, prepared, run_id)
+                wall, cpu = time.perf_counter(), time.thread_time()
+                decisions = decide_batch(prepared, known_hashes, known_fps, candidates, candidate_keys,
+                                         self.near_duplicate_threshold)
+                result.dedup_wall = dedup_wall + time.perf_counter() - wall
+                result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
+                self._write_decided(queue, decisions, prepared, fresh, run_id, now)
+                updated = [i for i, d in enumerate(decisions) if d.kind == "updated"]
+                if updated:
+                    known_then = {**(known_terms or {}), **update.term_ids}
+                    again = index_documents(queue, select_rows(prepared.search, updated),
+                                            indexed=[decisions[i].article_id for i in updated],
+                                            next_doc_id=update.next_doc_id, known_terms=known_then)
+                    update = IndexUpdate(again.next_doc_id, {**update.term_ids, **again.term_ids})
                 if seen is not None:  # before the commit: a load that rolls back leaves only extra keys
                     seen.add([p.article_id for p in prepared.items],
                              [d.fingerprint for d in decisions if d.kind == "new" and d.fingerprint], stored_buckets)
@@ -537,31 +550,40 @@ class Warehouse:
         return out
 
     @staticmethod
-    def _write(queue: StatementQueue, decisions: list[Decision], prepared: PreparedBatch,
-               run_id: str | None) -> pa.Table | None:
-        """Queue the inserts of the versions, rows and signatures the decisions call for
-        (`prepared`: the batch the decisions were made for, one decision per item, in the same
-        order); returns the LSH bucket rows it queued (None: no story was stored for the first
-        time)."""
-        now = _utc_now()
-        stored = _stored_rows(decisions)
-        fresh = [i for i in stored if decisions[i].kind in ("new", "duplicate")]
-        updated = [i for i in stored if decisions[i].kind == "updated"]
+    def _write_fresh(queue: StatementQueue, prepared: PreparedBatch, fresh: list[int], run_id: str | None,
+                     now: datetime) -> pa.Table | None:
+        """Queue the inserts that stories stored for the first time (`fresh`: positions in
+        `prepared`, `warehouse.dedup.fresh_positions`) get whatever dedup decides: their versions
+        and LSH bucket rows. Returns the bucket rows (None: no such story)."""
+        if not fresh:
+            return None
         # A story stored for the first time has no version yet (its articles row and versions are
         # written together), so its rows need no conflict check, which costs as much again as the
-        # insert. An update may restore an older version's content: that pair already exists.
-        for rows, conflict in ((fresh, ""), (updated, " ON CONFLICT DO NOTHING")):
-            if rows:
-                queue.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_rows" + conflict,
-                              with_run_id(select_rows(prepared.versions, rows), run_id))
-        buckets = None
+        # insert.
+        queue.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_rows",
+                      with_run_id(select_rows(prepared.versions, fresh), run_id))
+        buckets = select_item_rows(prepared.buckets, fresh, len(prepared))
+        add_buckets(queue, buckets, now)
+        return buckets
+
+    @staticmethod
+    def _write_decided(queue: StatementQueue, decisions: list[Decision], prepared: PreparedBatch, fresh: list[int],
+                       run_id: str | None, now: datetime) -> None:
+        """Queue the writes that carry the decisions (`prepared`: the batch they were made for,
+        one decision per item, in the same order): the articles rows and signatures of the
+        stories stored for the first time (their copy-of and cluster), the new versions of
+        changed stories, and the last sighting of known ones."""
         if fresh:
             fresh_decisions = [decisions[i] for i in fresh]
             articles = articles_table(select_rows(prepared.articles, fresh), fresh_decisions, run_id, now)
             queue.execute("INSERT INTO articles BY NAME SELECT * FROM batch_rows", articles)
-            buckets = select_item_rows(prepared.buckets, fresh, len(prepared))
-            add_signatures(queue, select_rows(prepared.signatures, fresh), [d.cluster_id or d.article_id for d in fresh_decisions],
-                           now, buckets)
+            add_signatures(queue, select_rows(prepared.signatures, fresh),
+                           [d.cluster_id or d.article_id for d in fresh_decisions], now)
+        # An update may restore an older version's content: that pair already exists.
+        updated = [i for i in _stored_rows(decisions) if decisions[i].kind == "updated"]
+        if updated:
+            queue.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_rows ON CONFLICT DO NOTHING",
+                          with_run_id(select_rows(prepared.versions, updated), run_id))
         seen = [d for d in decisions if d.kind in ("updated", "unchanged")]
         if seen:
             queue.execute(
@@ -577,7 +599,6 @@ class Warehouse:
                 ),
                 [now],
             )
-        return buckets
 
 
 _TS = pa.timestamp("us", tz="UTC")
