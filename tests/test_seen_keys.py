@@ -69,3 +69,21 @@ def test_a_story_stored_in_the_session_is_found_by_its_keys():
 def test_a_bucket_row_whose_story_is_gone_names_no_story():
     seen = SeenKeys(set(), set(), BucketIndex(np.array([11], np.int64), np.array([7], np.int64)), {})
     assert seen.bucket_holders(np.array([11], np.int64)) == {}
+
+
+def _numpy_asks_for_huge_pages() -> bool:
+    switch = np._core.multiarray._set_madvise_hugepage
+    now = switch(True)
+    switch(now)
+    return now
+
+
+def test_while_a_session_holds_the_file_numpy_asks_for_no_huge_pages_and_after_it_as_before(tmp_path):
+    from warehouse import Warehouse
+
+    before = _numpy_asks_for_huge_pages()
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    with wh.session():
+        assert _numpy_asks_for_huge_pages() is False
+    assert _numpy_asks_for_huge_pages() == before

@@ -21,7 +21,8 @@ run's only one, asks the file as before: reading the keys costs about 0.2 s on a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,7 +30,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["BucketIndex", "SeenKeys", "SessionKeys", "numbering", "read_seen_keys", "count_bucket_keys"]
+__all__ = ["BucketIndex", "SeenKeys", "SessionKeys", "numbering", "read_seen_keys", "count_bucket_keys", "small_pages"]
 
 
 class BucketIndex:
@@ -162,6 +163,31 @@ class BucketIndex:
         if not found:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return self._at(np.concatenate(found))
+
+
+@contextmanager
+def small_pages() -> Iterator[None]:
+    """numpy's arrays made in the block do not ask for transparent huge pages; then as before.
+
+    numpy asks the kernel for huge pages (`madvise`) for every array of 4 MB or more. Where the
+    kernel's THP defrag setting is `madvise` (its default), the first touch of such memory may
+    wait while the kernel compacts memory to find 2 MB pages: in a writer session, reading the
+    keys of a 100k file took a load of 1,000 from about 240 ms to 430 ms in most runs, and a few
+    later loads, whose key arrays grew, from 55 ms to 120-145 ms (100 loads of 1,000, uncapped,
+    3 runs each way with `NUMPY_MADVISE_HUGEPAGE` 0 and 1). A session's arrays are hash tables
+    probed at random and rebuilt as they grow, which gain little from huge pages. The switch
+    is numpy's (`_set_madvise_hugepage`, what the `NUMPY_MADVISE_HUGEPAGE` environment variable
+    sets at import) and the process's: other threads' arrays made meanwhile ask for none either.
+    Without it (another numpy), the block runs as it is."""
+    switch = getattr(getattr(np, "_core", None) and np._core.multiarray, "_set_madvise_hugepage", None)
+    if switch is None:
+        yield
+        return
+    before = switch(False)
+    try:
+        yield
+    finally:
+        switch(before)
 
 
 def _grown(values: np.ndarray, used: int, size: int) -> np.ndarray:

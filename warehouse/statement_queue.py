@@ -12,8 +12,10 @@ While a queue is open, Python's GIL changes hands every 0.5 ms instead of every 
 The worker needs the GIL for a moment at every statement (its own Python, the parameters, and
 DuckDB finding and opening the Arrow rows it reads), and the loader's thread, deciding what to
 write, holds it in pure-Python loops; at the default interval each statement could wait up to
-5 ms for it. Measured (100 loads of 1,000 into a 100k file, 2 cores, alternating, 4 rounds): the
-worker's part of a load 12-13.5 ms against 15-16 ms, the load 56-62 ms against 62-64 ms.
+5 ms for it. Measured (100 loads of 1,000 into a 100k file, 2 cores, sessions alternating, 4
+rounds): the loader's wait for the worker at the end of a load 11.5-13.5 ms against 14-16 ms, the
+median load 56-62.5 ms against 62-64 ms; loads alternating within one session (6 sessions) gained
+less, 0.6-2.2 ms a load in 5 of 6.
 
 Nothing else may use the connection between queueing and `wait()`: DuckDB refuses a second call
 on a busy connection (it raises, it does not corrupt), and a statement's result is valid only

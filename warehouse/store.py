@@ -19,7 +19,7 @@ from warehouse.dedup import Prepared, PreparedBatch, decide_batch, fresh_positio
 from warehouse.health import HealthRules, SourceRun, read_health, source_runs_table, write_rules
 from warehouse.near_index import add_buckets, add_signatures, candidates_among, find_candidates
 from warehouse.search_index import IndexUpdate, SessionTerms, index_documents
-from warehouse.seen_keys import SessionKeys
+from warehouse.seen_keys import SessionKeys, small_pages
 from warehouse.statement_queue import StatementQueue, statement_queue
 from warehouse.migrations import apply_migrations
 from warehouse.staging import Staging, StagedBatch, apply_rows, merge_staged
@@ -151,7 +151,8 @@ class Warehouse:
             held._seen = SessionKeys(self.session_key_limit, self.session_key_share)
             held._terms = SessionTerms(self.session_term_limit)
             try:
-                yield held
+                with small_pages():  # the keys the session reads and keeps (`warehouse/seen_keys.py`)
+                    yield held
             finally:
                 if held._threads_before is not None:  # (`_leave_a_core`) the closing checkpoint uses them all
                     try:
@@ -477,7 +478,7 @@ class Warehouse:
             # the writes run on a worker thread, in order, while this one decides and builds the
             # next rows. First what the decisions do not change: the versions, buckets and search
             # documents of the stories stored for the first time (the index's lookups of terms
-            # the session has not used wait only for the versions); then the rows that carry the
+            # the session has not used wait only for those versions and buckets); then the rows that carry the
             # decisions.
             with statement_queue(con) as queue:
                 stored_buckets = self._write_fresh(queue, prepared, fresh, run_id, now)
