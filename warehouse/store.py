@@ -489,8 +489,8 @@ class Warehouse:
                                          self.near_duplicate_threshold)
                 result.dedup_wall = dedup_wall + time.perf_counter() - wall
                 result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
-                self._write_decided(queue, decisions, prepared, fresh, run_id, now)
                 updated = [i for i, d in enumerate(decisions) if d.kind == "updated"]
+                self._write_decided(queue, decisions, prepared, fresh, updated, run_id, now)
                 if updated:
                     known_then = {**(known_terms or {}), **update.term_ids}
                     again = index_documents(queue, select_rows(prepared.search, updated),
@@ -569,11 +569,11 @@ class Warehouse:
 
     @staticmethod
     def _write_decided(queue: StatementQueue, decisions: list[Decision], prepared: PreparedBatch, fresh: list[int],
-                       run_id: str | None, now: datetime) -> None:
+                       updated: list[int], run_id: str | None, now: datetime) -> None:
         """Queue the writes that carry the decisions (`prepared`: the batch they were made for,
         one decision per item, in the same order): the articles rows and signatures of the
-        stories stored for the first time (their copy-of and cluster), the new versions of
-        changed stories, and the last sighting of known ones."""
+        stories stored for the first time (`fresh`: their copy-of and cluster), the new versions
+        of changed stories (`updated`: positions), and the last sighting of known ones."""
         if fresh:
             fresh_decisions = [decisions[i] for i in fresh]
             articles = articles_table(select_rows(prepared.articles, fresh), fresh_decisions, run_id, now)
@@ -581,7 +581,6 @@ class Warehouse:
             add_signatures(queue, select_rows(prepared.signatures, fresh),
                            [d.cluster_id or d.article_id for d in fresh_decisions], now)
         # An update may restore an older version's content: that pair already exists.
-        updated = [i for i in _stored_rows(decisions) if decisions[i].kind == "updated"]
         if updated:
             queue.execute("INSERT INTO article_versions BY NAME SELECT * FROM batch_rows ON CONFLICT DO NOTHING",
                           with_run_id(select_rows(prepared.versions, updated), run_id))
@@ -603,12 +602,6 @@ class Warehouse:
 
 
 _TS = pa.timestamp("us", tz="UTC")
-
-
-def _stored_rows(decisions: Sequence[Decision]) -> list[int]:
-    """Positions of the decisions that store a version: new stories, changed ones and copies
-    caught by their body (a second item with a known URL is only counted)."""
-    return [i for i, d in enumerate(decisions) if d.kind in ("new", "updated") or d.reason in ("exact_body", "near_copy")]
 
 
 def _failures_table(run_id: str | None, failures: Sequence[PageFailure]) -> pa.Table:
