@@ -179,7 +179,7 @@ def small_pages() -> Iterator[None]:
     is numpy's (`_set_madvise_hugepage`, what the `NUMPY_MADVISE_HUGEPAGE` environment variable
     sets at import) and the process's: other threads' arrays made meanwhile ask for none either.
     Without it (another numpy), the block runs as it is."""
-    switch = getattr(getattr(np, "_core", None) and np._core.multiarray, "_set_madvise_hugepage", None)
+    switch = getattr(getattr(getattr(np, "_core", None), "multiarray", None), "_set_madvise_hugepage", None)
     if switch is None:
         yield
         return
