@@ -280,3 +280,18 @@ def test_a_session_answering_from_memory_leaves_a_core_to_the_loader_and_gives_i
         from_memory = threads(held._con)
     assert (while_reading, from_memory, at_close) == (2, 1, [2])
     assert [(d.kind, d.reason) for d in result.decisions] == [("duplicate", "near_copy")]
+
+
+def test_a_near_copy_of_a_staged_story_is_caught_by_the_load_that_merges_it(tmp_path):
+    # the staged original is merged into the same transaction, uncommitted when the copy is
+    # decided: its candidates must be looked up where that transaction's rows are seen
+    from holder import held
+
+    warehouse = Warehouse(tmp_path / "w.duckdb", lock_timeout=0.3, stage_when_busy=True)
+    warehouse.migrate()
+    with held(warehouse.path):
+        assert warehouse.load([LoadItem(story("wefaq", 1, SEED), FETCHED)]).staged == 1
+    result = load(warehouse, story("digest", 1, SEED[:-1], published_hour=8))
+    assert [(d.kind, d.reason) for d in result.decisions] == [("duplicate", "near_copy")]
+    assert rows(warehouse, "SELECT source, duplicate_reason FROM articles ORDER BY source") == [
+        ("digest", "near_copy"), ("wefaq", None)]

@@ -181,6 +181,30 @@ def test_a_session_remembers_the_term_ids_of_committed_loads_only(tmp_path, monk
     assert [h.url for h in search(wh.path, "طشقند")] == ["https://a.example/3"]
 
 
+def test_a_runs_load_in_a_session_remembers_its_terms_only_once_its_failures_are_written_too(tmp_path, monkeypatch):
+    # `Warehouse.load` (the flows' path) writes a batch's articles and failures in one
+    # transaction: terms are remembered after that commits, not after the articles
+    from warehouse import PageFailure
+
+    def failure(n: int) -> PageFailure:
+        return PageFailure("a", f"https://a.example/bad/{n}", "fetch", "http_404", FETCHED, 404, "HTTP 404")
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("the failures cannot be written")
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.migrate()
+    with wh.session() as held:
+        held.load([_story(1, "اجتماع في أستانا")], [failure(1)], "r1")
+        with monkeypatch.context() as patched:
+            patched.setattr(store, "apply_rows", refuse)
+            with pytest.raises(RuntimeError, match="cannot be written"):
+                held.load([_story(2, "قمة في طشقند")], [failure(2)], "r2")
+        remembered = dict(held._terms.ids)
+    assert "استا" in remembered and "طشقند" not in remembered
+    assert run_query(wh.path, "SELECT count(*) FROM articles").rows == [(1,)]
+
+
 def test_remembered_terms_are_not_looked_up_and_new_ones_follow_the_highest_id(tmp_path):
     wh = Warehouse(tmp_path / "w.duckdb")
     wh.migrate()

@@ -211,6 +211,19 @@ def open_session(
 
 
 @contextmanager
+def committed_reader(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A second connection to the database of a writer connection (`open_session`), for reads
+    that run while `con` is busy, e.g. on another thread. It reads in transactions of its own:
+    what is committed, never what `con`'s open transaction wrote. About 0.1 ms to open."""
+    reader = con.cursor()
+    try:
+        reader.execute("USE akhbar")
+        yield reader
+    finally:
+        reader.close()
+
+
+@contextmanager
 def open_writer(
     path: str | Path, timeout: float = 60.0, memory_limit: str | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -6,16 +6,16 @@ import copy
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from warehouse.connection import WarehouseBusy, open_reader, open_session, open_writer, transaction
+from warehouse.connection import WarehouseBusy, committed_reader, open_reader, open_session, open_writer, transaction
 from warehouse.batch_tables import articles_table, select_item_rows, select_rows, with_run_id
-from warehouse.dedup import Prepared, PreparedBatch, decide_batch, fresh_positions, prepare
+from warehouse.dedup import Candidate, Prepared, PreparedBatch, decide_batch, fresh_positions, prepare
 from warehouse.health import HealthRules, SourceRun, read_health, source_runs_table, write_rules
 from warehouse.near_index import add_buckets, add_signatures, candidates_among, find_candidates
 from warehouse.search_index import IndexUpdate, SessionTerms, index_documents
@@ -170,10 +170,12 @@ class Warehouse:
                 yield con
 
     @contextmanager
-    def _writing(self, applied: list[int] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _writing(self, applied: list[int] | None = None,
+                 merged_now: list[StagedBatch] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A writer transaction that first merges the staged batches (oldest first, each once);
         their files are deleted only after the transaction committed. `applied`: migrate first
-        and report the versions applied (staged batches are always merged on the newest schema)."""
+        and report the versions applied (staged batches are always merged on the newest schema).
+        `merged_now`: report the batches merged into the transaction (its uncommitted rows)."""
         opened = (transaction(self._con) if self._con is not None
                   else open_writer(self.path, self.lock_timeout, self.memory_limit))
         with opened as con:
@@ -185,6 +187,8 @@ class Warehouse:
             merged: list[StagedBatch] = merge_staged(
                 con, pending, lambda items, run_id: self.upsert_articles(items, run_id, _con=con), self.staging
             )
+            if merged_now is not None:
+                merged_now.extend(merged)
             yield con
         self.staging.remove(merged)
 
@@ -212,17 +216,18 @@ class Warehouse:
         When the file stays busy past the lock timeout and `stage_when_busy` is set, both are
         written to the staging area instead (`LoadResult.staged` counts the articles) and the
         next write that gets the file merges them."""
-        wall, cpu = time.perf_counter(), time.thread_time()
-        if prepared is None and items:
-            prepared = prepare(items)  # before the file is taken
-        prepare_wall, prepare_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        batch, spent = self._prepared(items, prepared) if items else (None, (0.0, 0.0))  # before the file is taken
         try:
-            with self._writing() as con:
-                result = self.upsert_articles(items, run_id, prepared, _con=con)
-                result.dedup_wall += prepare_wall  # signatures and fingerprints are dedup's work
-                result.dedup_cpu += prepare_cpu
+            if batch is not None:
+                self._leave_a_core()
+            merged: list[StagedBatch] = []
+            with self._writing(merged_now=merged) as con:  # merges staged batches first
+                # (the time spent preparing counts as dedup's: signatures and fingerprints are its work)
+                result, term_ids = (self._load_articles(con, batch, run_id, spent, nested=False, after_merges=bool(merged))
+                                    if batch is not None else (LoadResult(), None))
                 if failures:
                     apply_rows(con, "failures", _failures_table(run_id, failures))
+            self._remember_terms(term_ids)
             return result
         except WarehouseBusy:
             if not self.stage_when_busy:
@@ -448,67 +453,106 @@ class Warehouse:
         New stories and exact copies (with `duplicate_of` set) get an `articles` row and a
         version; a known story whose content changed gets a new version and its row points to
         it; an unchanged one only has `last_seen_at` moved. Returns counts per source.
+        `_con`: load inside that connection's open transaction (a staged batch merged first).
         """
-        result = LoadResult()
         if not items:
-            return result
+            return LoadResult()
+        prepared, spent = self._prepared(items, prepared)
+        if _con is not None:
+            return self._load_articles(_con, prepared, run_id, spent, nested=True, after_merges=True)[0]
+        self._leave_a_core()
+        merged: list[StagedBatch] = []
+        with self._writing(merged_now=merged) as con:  # merges staged batches first
+            result, term_ids = self._load_articles(con, prepared, run_id, spent, nested=False, after_merges=bool(merged))
+        self._remember_terms(term_ids)
+        return result
+
+    @staticmethod
+    def _prepared(items: Sequence[LoadItem], prepared: Sequence[Prepared] | None) -> tuple[PreparedBatch, tuple[float, float]]:
+        """The batch prepared (CPU work: normalising, MinHash; done before the file is taken,
+        unless the caller, with spare cores, made it elsewhere with `warehouse.dedup.prepare`),
+        and the wall and CPU seconds that took here."""
         wall, cpu = time.perf_counter(), time.thread_time()
-        if prepared is None:  # CPU work (normalising, MinHash) before the file is taken; callers
-            prepared = prepare(items)  # with spare cores pass `warehouse.dedup.prepare(items)` made elsewhere
-        prepared = PreparedBatch.of(prepared)
+        batch = PreparedBatch.of(prepared if prepared is not None else prepare(items))
+        return batch, (time.perf_counter() - wall, time.thread_time() - cpu)
+
+    def _remember_terms(self, term_ids: dict[str, int] | None) -> None:
+        """After a load's commit: a session keeps the ids of the search terms it used."""
+        if term_ids is not None and self._terms is not None:
+            self._terms.remember(term_ids)
+
+    def _load_articles(
+        self, con: duckdb.DuckDBPyConnection, prepared: PreparedBatch, run_id: str | None,
+        spent: tuple[float, float], *, nested: bool, after_merges: bool,
+    ) -> tuple[LoadResult, dict[str, int] | None]:
+        """`upsert_articles`' work in `con`'s open transaction. `nested`: inside another load's
+        transaction (a staged batch merged first); `after_merges`: staged batches were merged
+        into this transaction before it. Returns the result and, for a session's own load, the
+        ids of the search terms it used that its earlier loads did not (to remember once the
+        transaction commits; None otherwise)."""
+        result = LoadResult()
         ids, fps = prepared.article_ids, prepared.fingerprints
-        dedup_wall, dedup_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        if _con is None:
-            self._leave_a_core()
+        dedup_wall, dedup_cpu = spent
         # a session's own load (not one merged inside another's transaction) looks up only the
         # search terms its earlier loads did not use
-        known_terms = self._terms.ids if self._terms is not None and _con is None else None
-        with (nullcontext(_con) if _con is not None else self._writing()) as con:  # merges staged batches first
+        known_terms = self._terms.ids if self._terms is not None and not nested else None
+        wall, cpu = time.perf_counter(), time.thread_time()
+        since = _utc_now() - timedelta(days=self.dedup_window_days)
+        # in a session's later loads, the file is asked only about keys it may hold
+        seen = self._seen.for_load(con, since, len(prepared.band_keys)) if self._seen is not None else None
+        known_hashes = self._current_hashes(con, ids if seen is None else seen.known_ids(ids))
+        known_fps = self._originals_by_fingerprint(con, fps if seen is None else seen.known_fingerprints(fps))
+
+        def near_candidates(reader: duckdb.DuckDBPyConnection) -> tuple[list[Candidate], dict[str, list[int]]]:
+            return (find_candidates(reader, prepared.band_keys, since) if seen is None
+                    else candidates_among(reader, seen.bucket_holders(prepared.band_keys), since))
+
+        # The near-duplicate candidates are stories committed before this transaction, unless
+        # staged batches were merged into it first: then they may be among its own rows, which
+        # only `con` sees, so they are looked up before the writes start. Otherwise a second
+        # connection looks them up while the worker writes (about 5 ms of a 55 ms load of 1,000
+        # in a session, and the file's bucket join outside one, off the load's critical path).
+        beside = not nested and not after_merges
+        if not beside:
+            candidates, candidate_keys = near_candidates(con)
+        fresh = fresh_positions(prepared, known_hashes)
+        now = _utc_now()
+        dedup_wall, dedup_cpu = dedup_wall + time.perf_counter() - wall, dedup_cpu + time.thread_time() - cpu
+        # the writes run on a worker thread, in order, while this one decides and builds the
+        # next rows. First what the decisions do not change: the versions, buckets and search
+        # documents of the stories stored for the first time (the index's lookups of terms
+        # the session has not used wait only for those versions and buckets); then the rows that carry the
+        # decisions.
+        with statement_queue(con) as queue:
+            stored_buckets = self._write_fresh(queue, prepared, fresh, run_id, now)
+            update = index_documents(queue, select_rows(prepared.search, fresh), indexed=(),
+                                     next_doc_id=self._next_doc_id, known_terms=known_terms)
             wall, cpu = time.perf_counter(), time.thread_time()
-            since = _utc_now() - timedelta(days=self.dedup_window_days)
-            # in a session's later loads, the file is asked only about keys it may hold
-            seen = self._seen.for_load(con, since, len(prepared.band_keys)) if self._seen is not None else None
-            known_hashes = self._current_hashes(con, ids if seen is None else seen.known_ids(ids))
-            known_fps = self._originals_by_fingerprint(con, fps if seen is None else seen.known_fingerprints(fps))
-            candidates, candidate_keys = (find_candidates(con, prepared.band_keys, since) if seen is None
-                                          else candidates_among(con, seen.bucket_holders(prepared.band_keys), since))
-            fresh = fresh_positions(prepared, known_hashes)
-            now = _utc_now()
-            dedup_wall, dedup_cpu = dedup_wall + time.perf_counter() - wall, dedup_cpu + time.thread_time() - cpu
-            # the writes run on a worker thread, in order, while this one decides and builds the
-            # next rows. First what the decisions do not change: the versions, buckets and search
-            # documents of the stories stored for the first time (the index's lookups of terms
-            # the session has not used wait only for those versions and buckets); then the rows that carry the
-            # decisions.
-            with statement_queue(con) as queue:
-                stored_buckets = self._write_fresh(queue, prepared, fresh, run_id, now)
-                update = index_documents(queue, select_rows(prepared.search, fresh), indexed=(),
-                                         next_doc_id=self._next_doc_id, known_terms=known_terms)
-                wall, cpu = time.perf_counter(), time.thread_time()
-                decisions = decide_batch(prepared, known_hashes, known_fps, candidates, candidate_keys,
-                                         self.near_duplicate_threshold)
-                result.dedup_wall = dedup_wall + time.perf_counter() - wall
-                result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
-                updated = [i for i, d in enumerate(decisions) if d.kind == "updated"]
-                self._write_decided(queue, decisions, prepared, fresh, updated, run_id, now)
-                if updated:
-                    known_then = {**(known_terms or {}), **update.term_ids}
-                    again = index_documents(queue, select_rows(prepared.search, updated),
-                                            indexed=[decisions[i].article_id for i in updated],
-                                            next_doc_id=update.next_doc_id, known_terms=known_then)
-                    update = IndexUpdate(again.next_doc_id, {**update.term_ids, **again.term_ids})
-                if seen is not None:  # before the commit: a load that rolls back leaves only extra keys
-                    seen.add([p.article_id for p in prepared.items],
-                             [d.fingerprint for d in decisions if d.kind == "new" and d.fingerprint], stored_buckets)
-            if self._con is not None:  # a session: nothing else writes the file meanwhile (a load that
-                self._next_doc_id = update.next_doc_id  # rolls back only leaves the ids it took unused)
-        if known_terms is not None:  # committed: the file holds these terms now
-            self._terms.remember(update.term_ids)
+            if beside:
+                with committed_reader(con) as reader:
+                    candidates, candidate_keys = near_candidates(reader)
+            decisions = decide_batch(prepared, known_hashes, known_fps, candidates, candidate_keys,
+                                     self.near_duplicate_threshold)
+            result.dedup_wall = dedup_wall + time.perf_counter() - wall
+            result.dedup_cpu = dedup_cpu + time.thread_time() - cpu
+            updated = [i for i, d in enumerate(decisions) if d.kind == "updated"]
+            self._write_decided(queue, decisions, prepared, fresh, updated, run_id, now)
+            if updated:
+                known_then = {**(known_terms or {}), **update.term_ids}
+                again = index_documents(queue, select_rows(prepared.search, updated),
+                                        indexed=[decisions[i].article_id for i in updated],
+                                        next_doc_id=update.next_doc_id, known_terms=known_then)
+                update = IndexUpdate(again.next_doc_id, {**update.term_ids, **again.term_ids})
+            if seen is not None:  # before the commit: a load that rolls back leaves only extra keys
+                seen.add([p.article_id for p in prepared.items],
+                         [d.fingerprint for d in decisions if d.kind == "new" and d.fingerprint], stored_buckets)
+        if self._con is not None:  # a session: nothing else writes the file meanwhile (a load that
+            self._next_doc_id = update.next_doc_id  # rolls back only leaves the ids it took unused)
         result.decisions = decisions
         for d in decisions:
             counts = result.per_source.setdefault(d.item.article.source or "", {})
             counts[d.kind] = counts.get(d.kind, 0) + 1
-        return result
+        return result, (update.term_ids if known_terms is not None else None)
 
     def _leave_a_core(self) -> None:
         """In a session that answers the dedup lookups from memory (`warehouse/seen_keys.py`),
