@@ -295,3 +295,21 @@ def test_a_near_copy_of_a_staged_story_is_caught_by_the_load_that_merges_it(tmp_
     assert [(d.kind, d.reason) for d in result.decisions] == [("duplicate", "near_copy")]
     assert rows(warehouse, "SELECT source, duplicate_reason FROM articles ORDER BY source") == [
         ("digest", "near_copy"), ("wefaq", None)]
+
+
+def test_every_stored_story_has_one_signature_and_one_search_document_however_often_it_is_loaded(tmp_path):
+    # (schema 10: no index on either table's article_id refuses a second row; the loader must)
+    warehouse = Warehouse(tmp_path / "w.duckdb", session_key_share=1.0)
+    warehouse.migrate()
+    for batch in _SESSION_BATCHES:  # new, exact and near copies, a correction, the same story again
+        load(warehouse, *batch)
+    with warehouse.session() as held:
+        for batch in _SESSION_BATCHES + [_SESSION_BATCHES[0] + _SESSION_BATCHES[0]]:  # again, twice in one batch
+            load(held, *batch)
+    stories = rows(warehouse, "SELECT count(*) FROM articles")[0][0]
+    assert stories == 6
+    assert rows(warehouse, "SELECT count(*), count(DISTINCT article_id) FROM article_signatures") == [(stories, stories)]
+    assert rows(warehouse, "SELECT count(*), count(DISTINCT article_id) FROM search_docs") == [(stories, stories)]
+    # each document is its story's current version
+    assert rows(warehouse, "SELECT count(*) FROM search_docs d JOIN articles a USING (article_id) "
+                           "WHERE d.content_hash <> a.content_hash") == [(0,)]

@@ -1,5 +1,5 @@
 """Migrations upgrade real files made by earlier releases of the schema (tests/fixtures/warehouse/:
-schema 1 and 3 built by build.py there, schema 4 to 8 by those releases' own code with
+schema 1 and 3 built by build.py there, schema 4 to 9 by those releases' own code with
 build_release.py) to the newest, with their data intact and usable."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from warehouse.search_index import search
 FIXTURES = Path(__file__).parent / "fixtures" / "warehouse"
 NEWEST = max(m.version for m in available_migrations())
 #: the schema versions of the old files in FIXTURES
-OLD = [1, 3, 4, 5, 6, 7, 8]
+OLD = [1, 3, 4, 5, 6, 7, 8, 9]
 
 
 def unpack(version: int, tmp_path: Path) -> Path:
