@@ -218,17 +218,7 @@ class Warehouse:
         next write that gets the file merges them."""
         batch, spent = self._prepared(items, prepared) if items else (None, (0.0, 0.0))  # before the file is taken
         try:
-            if batch is not None:
-                self._leave_a_core()
-            merged: list[StagedBatch] = []
-            with self._writing(merged_now=merged) as con:  # merges staged batches first
-                # (the time spent preparing counts as dedup's: signatures and fingerprints are its work)
-                result, term_ids = (self._load_articles(con, batch, run_id, spent, nested=False, after_merges=bool(merged))
-                                    if batch is not None else (LoadResult(), None))
-                if failures:
-                    apply_rows(con, "failures", _failures_table(run_id, failures))
-            self._remember_terms(term_ids)
-            return result
+            return self._write_batch(batch, spent, run_id, failures)
         except WarehouseBusy:
             if not self.stage_when_busy:
                 raise
@@ -460,10 +450,22 @@ class Warehouse:
         prepared, spent = self._prepared(items, prepared)
         if _con is not None:
             return self._load_articles(_con, prepared, run_id, spent, nested=True, after_merges=True)[0]
-        self._leave_a_core()
+        return self._write_batch(prepared, spent, run_id)
+
+    def _write_batch(self, batch: PreparedBatch | None, spent: tuple[float, float], run_id: str | None,
+                     failures: Sequence[PageFailure] = ()) -> LoadResult:
+        """A batch's articles (none: `batch` None) and failures in one writer transaction, the
+        staged batches merged first; a session remembers the load's search terms once it commits.
+        `spent`: the seconds preparing the batch took (counted as dedup's: signatures and
+        fingerprints are its work)."""
+        if batch is not None:
+            self._leave_a_core()
         merged: list[StagedBatch] = []
-        with self._writing(merged_now=merged) as con:  # merges staged batches first
-            result, term_ids = self._load_articles(con, prepared, run_id, spent, nested=False, after_merges=bool(merged))
+        with self._writing(merged_now=merged) as con:
+            result, term_ids = (self._load_articles(con, batch, run_id, spent, nested=False, after_merges=bool(merged))
+                                if batch is not None else (LoadResult(), None))
+            if failures:
+                apply_rows(con, "failures", _failures_table(run_id, failures))
         self._remember_terms(term_ids)
         return result
 
